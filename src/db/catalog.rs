@@ -1,0 +1,273 @@
+//! The extension's own tables, `<database>._incremental.models` and `.history`: definitions, watermarks, runs.
+
+use duckdb::Connection;
+
+use super::sql::{batch, rows, scalar, sql_error};
+use crate::error::{Error, Result};
+use crate::model::{Column, ModelDef, Target};
+use crate::quote::qualified;
+
+pub const SCHEMA: &str = "_incremental";
+
+fn table(db: &str, name: &str) -> String {
+    qualified(&[db, SCHEMA, name])
+}
+
+/// A model as stored: its definition and the state the last refresh left.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub def: ModelDef,
+    pub built: bool,
+    pub watermark: Option<String>,
+    pub rebuild_reason: Option<String>,
+    pub last_refresh_us: Option<i64>,
+    pub last_mode: Option<String>,
+    pub status: String,
+}
+
+/// One finished or failed refresh, as written to the history.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub mode: String,
+    pub strategy: String,
+    pub inserted: i64,
+    pub updated: i64,
+    pub deleted: i64,
+    pub watermark_before: Option<String>,
+    pub watermark_after: Option<String>,
+    pub elapsed_ms: f64,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+pub fn ensure(conn: &Connection, db: &str) -> Result<()> {
+    batch(
+        conn,
+        &format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {models} (schema_name VARCHAR, table_name VARCHAR, definition VARCHAR,
+               built BOOLEAN, watermark VARCHAR, rebuild_reason VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ,
+               last_refresh_at TIMESTAMPTZ, last_mode VARCHAR, status VARCHAR);
+             CREATE TABLE IF NOT EXISTS {history} (run_id BIGINT, schema_name VARCHAR, table_name VARCHAR,
+               started_at TIMESTAMPTZ, mode VARCHAR, strategy VARCHAR, rows_inserted BIGINT, rows_updated BIGINT,
+               rows_deleted BIGINT, watermark_before VARCHAR, watermark_after VARCHAR, elapsed_ms DOUBLE,
+               reason VARCHAR, error VARCHAR);",
+            schema = qualified(&[db, SCHEMA]),
+            models = table(db, "models"),
+            history = table(db, "history"),
+        ),
+    )
+}
+
+/// Databases that hold a model catalog.
+pub fn databases(conn: &Connection) -> Result<Vec<String>> {
+    rows(
+        conn,
+        "SELECT database_name FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'models' ORDER BY 1",
+        &[&SCHEMA],
+        |r| r.get(0),
+    )
+}
+
+fn has_catalog(conn: &Connection, db: &str) -> Result<bool> {
+    Ok(databases(conn)?.iter().any(|d| d.eq_ignore_ascii_case(db)))
+}
+
+const STORED_COLUMNS: &str =
+    "definition, built, watermark, rebuild_reason, epoch_us(last_refresh_at), last_mode, status";
+
+fn stored_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<(String, Stored)> {
+    let json: String = r.get(0)?;
+    let def: ModelDef = serde_json::from_str(&json)
+        .map_err(|e| duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Text, Box::new(e)))?;
+    Ok((
+        json,
+        Stored {
+            def,
+            built: r.get(1)?,
+            watermark: r.get(2)?,
+            rebuild_reason: r.get(3)?,
+            last_refresh_us: r.get(4)?,
+            last_mode: r.get(5)?,
+            status: r.get(6)?,
+        },
+    ))
+}
+
+pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
+    if !has_catalog(conn, &target.database)? {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {STORED_COLUMNS} FROM {} WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+        table(&target.database, "models")
+    );
+    let found = rows(conn, &sql, &[&target.schema, &target.table], stored_from_row)?;
+    Ok(found.into_iter().next().map(|(_, s)| s))
+}
+
+/// Every model in every database with a catalog.
+pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
+    let mut out = Vec::new();
+    for db in databases(conn)? {
+        let sql = format!("SELECT {STORED_COLUMNS} FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
+        out.extend(rows(conn, &sql, &[], stored_from_row)?.into_iter().map(|(_, s)| s));
+    }
+    Ok(out)
+}
+
+pub fn find_or_fail(conn: &Connection, target: &Target) -> Result<Stored> {
+    find(conn, target)?.ok_or_else(|| Error::UnknownModel { model: target.display() })
+}
+
+/// Stores a new or redefined model; a redefinition keeps the watermark and sets why the table must be rebuilt.
+pub fn save_definition(conn: &Connection, def: &ModelDef, rebuild_reason: Option<&str>) -> Result<()> {
+    let json = serde_json::to_string(def).map_err(|e| Error::usage(format!("could not store the definition: {e}")))?;
+    let t = &def.target;
+    let models = table(&t.database, "models");
+    let updated = conn
+        .execute(
+            &format!(
+                "UPDATE {models} SET definition = ?, rebuild_reason = coalesce(?, rebuild_reason), updated_at = now(),
+                 schema_name = ?, table_name = ? WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)"
+            ),
+            duckdb::params![json, rebuild_reason, t.schema, t.table, t.schema, t.table],
+        )
+        .map_err(|e| sql_error("storing the model", e))?;
+    if updated == 0 {
+        conn.execute(
+            &format!("INSERT INTO {models} VALUES (?, ?, ?, FALSE, NULL, NULL, now(), now(), NULL, NULL, 'defined')"),
+            duckdb::params![t.schema, t.table, json],
+        )
+        .map_err(|e| sql_error("storing the model", e))?;
+    }
+    Ok(())
+}
+
+/// Records a successful refresh: new watermark, built, the rebuild reason cleared.
+pub fn save_refresh(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
+    conn.execute(
+        &format!(
+            "UPDATE {} SET built = TRUE, watermark = ?, rebuild_reason = NULL, last_refresh_at = now(), last_mode = ?,
+             status = 'ok' WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+            table(&target.database, "models")
+        ),
+        duckdb::params![run.watermark_after, run.mode, target.schema, target.table],
+    )
+    .map_err(|e| sql_error("storing the refresh state", e))?;
+    add_history(conn, target, run)
+}
+
+/// Records a failed refresh: the status and the history row only; data and watermark stay as they were.
+pub fn save_failure(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
+    conn.execute(
+        &format!(
+            "UPDATE {} SET status = 'failed' WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+            table(&target.database, "models")
+        ),
+        duckdb::params![target.schema, target.table],
+    )
+    .map_err(|e| sql_error("storing the refresh state", e))?;
+    add_history(conn, target, run)
+}
+
+fn add_history(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
+    let history = table(&target.database, "history");
+    conn.execute(
+        &format!(
+            "INSERT INTO {history} SELECT (SELECT coalesce(max(run_id), 0) + 1 FROM {history}), ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        ),
+        duckdb::params![
+            target.schema,
+            target.table,
+            run.mode,
+            run.strategy,
+            run.inserted,
+            run.updated,
+            run.deleted,
+            run.watermark_before,
+            run.watermark_after,
+            run.elapsed_ms,
+            run.reason,
+            run.error
+        ],
+    )
+    .map_err(|e| sql_error("writing the refresh history", e))?;
+    Ok(())
+}
+
+pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
+    for name in ["models", "history"] {
+        conn.execute(
+            &format!(
+                "DELETE FROM {} WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+                table(&target.database, name)
+            ),
+            duckdb::params![target.schema, target.table],
+        )
+        .map_err(|e| sql_error("removing the model", e))?;
+    }
+    Ok(())
+}
+
+/// The columns of an existing table or view at `target`, or None when there is none.
+pub fn relation_columns(conn: &Connection, target: &Target) -> Result<Option<Vec<Column>>> {
+    let params: [&dyn duckdb::ToSql; 3] = [&target.database, &target.schema, &target.table];
+    let filter = "lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
+    let exists: Option<i64> = scalar(
+        conn,
+        &format!(
+            "SELECT count(*) FROM (SELECT database_name, schema_name, table_name FROM duckdb_tables() UNION ALL
+             SELECT database_name, schema_name, view_name FROM duckdb_views()) WHERE {filter}"
+        ),
+        &params,
+    )?;
+    if exists.unwrap_or(0) == 0 {
+        return Ok(None);
+    }
+    let cols = rows(
+        conn,
+        &format!("SELECT column_name, data_type FROM duckdb_columns() WHERE {filter} ORDER BY column_index"),
+        &params,
+        |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }),
+    )?;
+    Ok(Some(cols))
+}
+
+/// History rows, newest last, optionally for one model.
+pub fn history(conn: &Connection, only: Option<&Target>) -> Result<Vec<(Target, i64, i64, Run)>> {
+    let mut out = Vec::new();
+    for db in databases(conn)? {
+        if only.is_some_and(|t| !t.database.eq_ignore_ascii_case(&db)) {
+            continue;
+        }
+        let (schema, name) = only.map(|t| (t.schema.clone(), t.table.clone())).unwrap_or_default();
+        let sql = format!(
+            "SELECT schema_name, table_name, run_id, epoch_us(started_at), mode, strategy, rows_inserted, rows_updated,
+             rows_deleted, watermark_before, watermark_after, elapsed_ms, reason, error FROM {}
+             WHERE ? = '' OR (lower(schema_name) = lower(?) AND lower(table_name) = lower(?)) ORDER BY run_id",
+            table(&db, "history")
+        );
+        let db2 = db.clone();
+        out.extend(rows(conn, &sql, &[&name, &schema, &name], move |r| {
+            Ok((
+                Target { database: db2.clone(), schema: r.get(0)?, table: r.get(1)? },
+                r.get(2)?,
+                r.get(3)?,
+                Run {
+                    mode: r.get(4)?,
+                    strategy: r.get(5)?,
+                    inserted: r.get(6)?,
+                    updated: r.get(7)?,
+                    deleted: r.get(8)?,
+                    watermark_before: r.get(9)?,
+                    watermark_after: r.get(10)?,
+                    elapsed_ms: r.get(11)?,
+                    reason: r.get(12)?,
+                    error: r.get(13)?,
+                },
+            ))
+        })?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,81 @@
+//! Runs a plan's statements in order on one connection and tallies what they changed.
+
+use duckdb::Connection;
+
+use super::sql::{exec, scalar};
+use crate::error::{Error, Result};
+use crate::model::ModelDef;
+use crate::planner::{Counter, Guard, Mode, Plan, Step};
+
+/// What running a plan did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub mode: Mode,
+    pub inserted: i64,
+    pub updated: i64,
+    pub deleted: i64,
+    pub watermark: Option<String>,
+}
+
+fn guard_error(def: &ModelDef, guard: Guard, found: &str) -> Error {
+    let detail = match guard {
+        Guard::NullTime => format!(
+            "{found} rows of the query have a NULL time_column \"{}\"; filter them out or coalesce them in the query",
+            def.time_column.as_deref().unwrap_or_default()
+        ),
+        Guard::DuplicateKey => format!(
+            "the query returned more than one row for unique_key ({}): {found}; make the key unique in the query (e.g. QUALIFY row_number() OVER (PARTITION BY key ORDER BY time DESC) = 1) or choose another unique_key",
+            def.unique_key.join(", ")
+        ),
+    };
+    Error::RefreshFailed { model: def.name(), detail }
+}
+
+/// Runs the plan; the caller owns the transaction around it.
+pub fn run(conn: &Connection, plan: &Plan, def: &ModelDef, watermark: Option<String>) -> Result<Outcome> {
+    let failed = |e: Error| match e {
+        Error::Sql { detail, .. } => Error::RefreshFailed { model: def.name(), detail },
+        other => other,
+    };
+    let mut out = Outcome { mode: plan.mode, inserted: 0, updated: 0, deleted: 0, watermark };
+    if let Some(probe) = &plan.probe {
+        if !scalar::<bool>(conn, probe, &[]).map_err(failed)?.unwrap_or(true) {
+            out.mode = Mode::Noop;
+            return Ok(out);
+        }
+    }
+    for step in &plan.steps {
+        match step {
+            Step::Run(sql) => {
+                exec(conn, sql).map_err(failed)?;
+            }
+            Step::Count(counter, sql) => {
+                let n = scalar::<i64>(conn, sql, &[]).map_err(failed)?.unwrap_or(0);
+                add(&mut out, *counter, n);
+            }
+            Step::Apply(counter, sql) => {
+                let n = exec(conn, sql).map_err(failed)? as i64;
+                add(&mut out, *counter, n);
+            }
+            Step::Check(guard, sql) => {
+                if let Some(found) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
+                    return Err(guard_error(def, *guard, &found));
+                }
+            }
+            Step::Watermark(sql) => {
+                if let Some(wm) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
+                    out.watermark = Some(wm);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn add(out: &mut Outcome, counter: Counter, n: i64) {
+    match counter {
+        Counter::Inserted => out.inserted += n,
+        Counter::Updated => out.updated += n,
+        Counter::Deleted => out.deleted += n,
+    }
+}

@@ -1,0 +1,120 @@
+//! Everything that talks to DuckDB: the connection pool, the catalog tables, and running plans.
+
+pub mod catalog;
+pub mod exec;
+mod pool;
+mod sql;
+
+use duckdb::Connection;
+
+pub use pool::Pool;
+pub use sql::transaction;
+
+use crate::error::{Error, Result};
+use crate::model::{Column, ModelDef, ModelState, Target};
+use crate::names;
+use crate::quote::literal;
+use catalog::Stored;
+
+/// A pool connection set up to resolve names as the calling session does.
+pub struct Session<'a> {
+    pub conn: &'a Connection,
+}
+
+/// Runs `f` on a pool connection whose search_path is the caller's.
+pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+    pool.with(|conn| {
+        let s = Session { conn };
+        s.use_search_path(search_path)?;
+        f(&s)
+    })
+}
+
+impl Session<'_> {
+    pub fn use_search_path(&self, search_path: &str) -> Result<()> {
+        if search_path.is_empty() {
+            sql::batch(self.conn, "RESET search_path")
+        } else {
+            sql::batch(self.conn, &format!("SET search_path = {}", literal(search_path)))
+        }
+    }
+
+    /// The model name as the caller means it.
+    pub fn resolve(&self, name: &str, search_path: &str) -> Result<Target> {
+        let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
+        names::resolve(name, search_path, &default_db)
+    }
+
+    /// The query's output columns, found by binding it without running it.
+    pub fn describe(&self, model: &str, query: &str) -> Result<Vec<Column>> {
+        sql::rows(self.conn, &format!("DESCRIBE SELECT * FROM (\n{query}\n) AS q"), &[], |r| {
+            Ok(Column { name: r.get(0)?, type_name: r.get(1)? })
+        })
+        .map_err(|e| match e {
+            Error::Sql { detail, .. } => Error::BadQuery { model: model.to_string(), detail },
+            other => other,
+        })
+    }
+
+    /// Checks that a value casts to `type_name`; `what` names the option in the error.
+    pub fn check_cast(&self, model: &str, what: &str, value: &str, type_name: &str) -> Result<()> {
+        let sql = format!("SELECT CAST({} AS {type_name}) IS NOT NULL", literal(value));
+        sql::scalar::<bool>(self.conn, &sql, &[])
+            .map_err(|_| Error::option(model, format!("{what} '{value}' is not a valid {type_name}")))
+            .map(|_| ())
+    }
+
+    pub fn find(&self, target: &Target) -> Result<Option<Stored>> {
+        catalog::find(self.conn, target)
+    }
+
+    pub fn stored(&self, target: &Target) -> Result<Stored> {
+        catalog::find_or_fail(self.conn, target)
+    }
+
+    pub fn relation_columns(&self, target: &Target) -> Result<Option<Vec<Column>>> {
+        catalog::relation_columns(self.conn, target)
+    }
+
+    /// What the planner needs to know about the model's table; refuses a table the extension did not build.
+    pub fn state(&self, stored: &Stored) -> Result<ModelState> {
+        let def = &stored.def;
+        let existing = self.relation_columns(&def.target)?;
+        if existing.is_some() && !stored.built {
+            return Err(Error::NotOurTable { table: def.name() });
+        }
+        let columns_match = existing.as_ref().is_some_and(|cols| same_columns(cols, &def.columns));
+        Ok(ModelState {
+            built: stored.built,
+            table_exists: existing.is_some(),
+            columns_match,
+            watermark: stored.watermark.clone(),
+            rebuild_reason: stored.rebuild_reason.clone(),
+        })
+    }
+
+    /// Fails when the query no longer returns the columns the model was defined with.
+    pub fn check_query_columns(&self, def: &ModelDef) -> Result<()> {
+        let now = self.describe(&def.name(), &def.query)?;
+        if same_columns(&now, &def.columns) {
+            return Ok(());
+        }
+        Err(Error::RefreshFailed {
+            model: def.name(),
+            detail: format!(
+                "the query now returns ({}) but the model was defined with ({}); redefine it with incremental_create(..., replace := true)",
+                show_columns(&now),
+                show_columns(&def.columns)
+            ),
+        })
+    }
+}
+
+pub fn same_columns(a: &[Column], b: &[Column]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.name.eq_ignore_ascii_case(&y.name) && x.type_name.eq_ignore_ascii_case(&y.type_name))
+}
+
+pub fn show_columns(cols: &[Column]) -> String {
+    cols.iter().map(|c| format!("{} {}", c.name, c.type_name)).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,97 @@
+//! Connections opened at LOAD (the only moment the extension can open them) and released when the user's are gone.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use duckdb::{ffi, Connection};
+
+use super::sql::sql_error;
+use crate::error::{Error, Result};
+
+const POOL_SIZE: usize = 4;
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// A fixed set of connections to the database the extension was loaded into.
+pub struct Pool {
+    free: Mutex<Vec<Connection>>,
+    returned: Condvar,
+    closed: AtomicBool,
+}
+
+impl Pool {
+    /// Opens the pool; `db` is only valid during the entrypoint.
+    ///
+    /// # Safety
+    /// `db` must be the database handle DuckDB passed to the entrypoint.
+    pub unsafe fn open(db: ffi::duckdb_database) -> Result<Pool> {
+        let first = Connection::open_from_raw(db.cast()).map_err(|e| sql_error("opening a connection", e))?;
+        let mut conns = Vec::with_capacity(POOL_SIZE);
+        for _ in 1..POOL_SIZE {
+            conns.push(first.try_clone().map_err(|e| sql_error("opening a connection", e))?);
+        }
+        conns.push(first);
+        Ok(Pool { free: Mutex::new(conns), returned: Condvar::new(), closed: AtomicBool::new(false) })
+    }
+
+    /// Runs `f` on a pool connection, waiting for one to be free.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = {
+            let mut free = self.free.lock().map_err(|_| Error::Closed)?;
+            loop {
+                if self.closed.load(Ordering::SeqCst) {
+                    return Err(Error::Closed);
+                }
+                if let Some(c) = free.pop() {
+                    break c;
+                }
+                free = self.returned.wait(free).map_err(|_| Error::Closed)?;
+            }
+        };
+        let outcome = f(&conn);
+        if let Ok(mut free) = self.free.lock() {
+            free.push(conn);
+        }
+        self.returned.notify_all();
+        outcome
+    }
+
+    /// Watches the database's connection count; when only the pool's remain, the user has closed the
+    /// database, so the pool lets go and the database can shut down (its file lock is released).
+    pub fn start_watchdog(self: &std::sync::Arc<Self>) {
+        let pool = self.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(WATCH_EVERY);
+            if pool.only_pool_connections_left() {
+                pool.release();
+                return;
+            }
+        });
+    }
+
+    fn only_pool_connections_left(&self) -> bool {
+        let Ok(mut free) = self.free.try_lock() else {
+            return false;
+        };
+        if free.len() < POOL_SIZE {
+            return false;
+        }
+        let Some(conn) = free.last_mut() else {
+            return false;
+        };
+        match conn.query_row("SELECT count FROM duckdb_connection_count()", [], |r| r.get::<_, u64>(0)) {
+            Ok(count) => count as usize <= POOL_SIZE,
+            Err(_) => false,
+        }
+    }
+
+    fn release(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let conns = match self.free.lock() {
+            Ok(mut free) => std::mem::take(&mut *free),
+            Err(_) => return,
+        };
+        self.returned.notify_all();
+        drop(conns);
+    }
+}

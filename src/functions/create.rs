@@ -1,0 +1,104 @@
+//! `incremental_create(name, query, ...)`: validates and stores a model definition; builds nothing.
+
+use crate::db::{self, catalog, transaction, Pool};
+use crate::error::{Error, Result};
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+use crate::model::{Lookback, ModelDef};
+use crate::options::{build_definition, check_single_statement, clean_query, CreateOptions};
+
+pub struct Create;
+
+pub struct Args {
+    name: String,
+    query: String,
+    options: CreateOptions,
+    search_path: String,
+}
+
+const REBUILD: &str = "the definition changed (replace := true), so the table is rebuilt";
+
+impl SqlFunction for Create {
+    type Args = Args;
+    const NAME: &'static str = "incremental_create";
+    const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar, ParamType::Varchar];
+    const NAMED: &'static [(&'static str, ParamType)] = &[
+        ("strategy", ParamType::Varchar),
+        ("unique_key", ParamType::Any),
+        ("time_column", ParamType::Varchar),
+        ("lookback", ParamType::Any),
+        ("start", ParamType::Any),
+        ("replace", ParamType::Boolean),
+        ("keep_data", ParamType::Boolean),
+    ];
+    const COLUMNS: &'static [(&'static str, ColType)] = super::models::DEFINITION_COLUMNS;
+
+    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
+        let name = super::model_name(params, Self::NAME)?;
+        let query = params.text(1).ok_or_else(|| {
+            Error::usage(format!("incremental_create('{name}', query) needs the model's SELECT query as second argument"))
+        })?;
+        let options = CreateOptions {
+            strategy: params.named_text("strategy"),
+            unique_key: params.named.get("unique_key").cloned(),
+            time_column: params.named_text("time_column"),
+            lookback: params.named.get("lookback").cloned(),
+            start: params.named.get("start").cloned(),
+            replace: params.flag("replace", false),
+            keep_data: params.flag("keep_data", false),
+        };
+        Ok(Args { name, query, options, search_path: caller.search_path.clone() })
+    }
+
+    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, &args.search_path, |s| {
+            let target = s.resolve(&args.name, &args.search_path)?;
+            let query = clean_query(&args.query);
+            check_single_statement(&target.display(), &query)?;
+            transaction(s.conn, || {
+                let existing = s.find(&target)?;
+                match &existing {
+                    Some(_) if !args.options.replace => return Err(Error::ModelExists { model: target.display() }),
+                    None if s.relation_columns(&target)?.is_some() => {
+                        return Err(Error::NotOurTable { table: target.display() })
+                    }
+                    _ => {}
+                }
+                let columns = s.describe(&target.display(), &query)?;
+                let def = build_definition(target.clone(), query.clone(), columns, &args.options, args.search_path.clone())?;
+                check_values(s, &def)?;
+                let rebuild = match &existing {
+                    Some(old) if args.options.keep_data => {
+                        if !db::same_columns(&old.def.columns, &def.columns) {
+                            return Err(Error::option(
+                                &def.name(),
+                                format!(
+                                    "keep_data := true needs the same output columns, but they change from ({}) to ({}); drop keep_data to rebuild",
+                                    db::show_columns(&old.def.columns),
+                                    db::show_columns(&def.columns)
+                                ),
+                            ));
+                        }
+                        None
+                    }
+                    Some(_) => Some(REBUILD),
+                    None => None,
+                };
+                catalog::ensure(s.conn, &target.database)?;
+                catalog::save_definition(s.conn, &def, rebuild)?;
+                Ok(vec![super::models::definition_row(&def, if existing.is_some() { "redefined" } else { "defined" })])
+            })
+        })
+    }
+}
+
+/// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
+fn check_values(s: &db::Session, def: &ModelDef) -> Result<()> {
+    let model = def.name();
+    if let (Some(start), Some(ty)) = (&def.start, def.time_type()) {
+        s.check_cast(&model, "start", start, ty)?;
+    }
+    if let Some(Lookback::Interval(text)) = &def.lookback {
+        s.check_cast(&model, "lookback", text, "INTERVAL")?;
+    }
+    Ok(())
+}

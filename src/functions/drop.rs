@@ -1,0 +1,50 @@
+//! `incremental_drop(name, drop_table := true)`: forgets a model and drops the table it built.
+
+use crate::db::{self, catalog, transaction, Pool};
+use crate::error::{Error, Result};
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+use crate::quote::qualified;
+
+pub struct Drop;
+
+pub struct Args {
+    name: String,
+    drop_table: bool,
+    search_path: String,
+}
+
+impl SqlFunction for Drop {
+    type Args = Args;
+    const NAME: &'static str = "incremental_drop";
+    const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("drop_table", ParamType::Boolean)];
+    const COLUMNS: &'static [(&'static str, ColType)] = &[("model", ColType::Varchar), ("table_dropped", ColType::Boolean)];
+
+    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
+        Ok(Args {
+            name: super::model_name(params, Self::NAME)?,
+            drop_table: params.flag("drop_table", true),
+            search_path: caller.search_path.clone(),
+        })
+    }
+
+    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, &args.search_path, |s| {
+            let target = s.resolve(&args.name, &args.search_path)?;
+            transaction(s.conn, || {
+                let stored = s.stored(&target)?;
+                // Only a table this extension built is dropped; one a user made under the same name stays.
+                let ours = stored.built && s.relation_columns(&target)?.is_some();
+                let dropped = args.drop_table && ours;
+                if dropped {
+                    let t = &stored.def.target;
+                    s.conn
+                        .execute_batch(&format!("DROP TABLE {}", qualified(&[&t.database, &t.schema, &t.table])))
+                        .map_err(|e| Error::Sql { context: format!("dropping the table of model {}", t.display()), detail: e.to_string() })?;
+                }
+                catalog::remove(s.conn, &target)?;
+                Ok(vec![vec![stored.def.name().into(), Cell::Bool(dropped)]])
+            })
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! `incremental_explain(name, full_refresh := false)`: the statements the next refresh would run, and why; reads only.
+
+use crate::db::{self, Pool};
+use crate::error::Result;
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+use crate::planner;
+
+pub struct Explain;
+
+pub struct Args {
+    name: String,
+    full_refresh: bool,
+    search_path: String,
+}
+
+impl SqlFunction for Explain {
+    type Args = Args;
+    const NAME: &'static str = "incremental_explain";
+    const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
+    const COLUMNS: &'static [(&'static str, ColType)] = &[
+        ("model", ColType::Varchar),
+        ("mode", ColType::Varchar),
+        ("strategy", ColType::Varchar),
+        ("reason", ColType::Varchar),
+        ("step", ColType::BigInt),
+        ("kind", ColType::Varchar),
+        ("sql", ColType::Varchar),
+    ];
+
+    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
+        Ok(Args {
+            name: super::model_name(params, Self::NAME)?,
+            full_refresh: params.flag("full_refresh", false),
+            search_path: caller.search_path.clone(),
+        })
+    }
+
+    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, &args.search_path, |s| {
+            let target = s.resolve(&args.name, &args.search_path)?;
+            let stored = s.stored(&target)?;
+            let state = s.state(&stored)?;
+            let plan = planner::plan(&stored.def, &state, args.full_refresh);
+            let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {
+                vec![
+                    stored.def.name().into(),
+                    plan.mode.as_str().into(),
+                    plan.strategy.as_str().into(),
+                    plan.reason.as_str().into(),
+                    Cell::Int(step as i64),
+                    kind.into(),
+                    sql.into(),
+                ]
+            };
+            let probe = plan.probe.iter().map(|p| row(0, "probe (false: no-op)", p));
+            let steps = plan.steps.iter().enumerate().map(|(i, step)| row(i + 1, step.kind(), step.sql()));
+            Ok(probe.chain(steps).collect())
+        })
+    }
+}

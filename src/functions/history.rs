@@ -1,0 +1,62 @@
+//! `incremental_history(name := NULL)`: one row per past refresh, failed ones included.
+
+use crate::db::{self, catalog, Pool};
+use crate::error::Result;
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+
+pub struct History;
+
+pub struct Args {
+    name: Option<String>,
+    search_path: String,
+}
+
+impl SqlFunction for History {
+    type Args = Args;
+    const NAME: &'static str = "incremental_history";
+    const POSITIONAL: &'static [ParamType] = &[];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("name", ParamType::Varchar)];
+    const COLUMNS: &'static [(&'static str, ColType)] = &[
+        ("model", ColType::Varchar),
+        ("mode", ColType::Varchar),
+        ("strategy", ColType::Varchar),
+        ("rows_inserted", ColType::BigInt),
+        ("rows_updated", ColType::BigInt),
+        ("rows_deleted", ColType::BigInt),
+        ("watermark_before", ColType::Varchar),
+        ("watermark_after", ColType::Varchar),
+        ("elapsed_ms", ColType::Double),
+        ("reason", ColType::Varchar),
+        ("started_at", ColType::TimestampTz),
+        ("error", ColType::Varchar),
+        ("run_id", ColType::BigInt),
+        ("database", ColType::Varchar),
+    ];
+
+    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
+        Ok(Args { name: params.named_text("name"), search_path: caller.search_path.clone() })
+    }
+
+    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, &args.search_path, |s| {
+            let only = match &args.name {
+                Some(n) => Some(s.resolve(n, &args.search_path)?),
+                None => None,
+            };
+            if let Some(t) = &only {
+                s.stored(t)?;
+            }
+            Ok(catalog::history(s.conn, only.as_ref())?
+                .into_iter()
+                .map(|(target, run_id, started_us, run)| {
+                    let mut row = super::refresh::run_row(target.display(), &run);
+                    row.push(Cell::Micros(started_us));
+                    row.push(run.error.clone().into());
+                    row.push(Cell::Int(run_id));
+                    row.push(target.database.into());
+                    row
+                })
+                .collect())
+        })
+    }
+}

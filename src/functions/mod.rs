@@ -1,0 +1,20 @@
+//! One file per SQL function: each parses its parameters in bind and does its work in run.
+
+pub mod create;
+pub mod drop;
+pub mod explain;
+pub mod history;
+pub mod models;
+pub mod refresh;
+pub mod verify;
+
+use crate::error::{Error, Result};
+use crate::glue::Params;
+
+/// The required model name in the first position.
+pub(crate) fn model_name(params: &Params, function: &str) -> Result<String> {
+    params
+        .text(0)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| Error::usage(format!("{function} needs a model name, e.g. CALL {function}('daily_revenue')")))
+}

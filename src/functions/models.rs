@@ -1,0 +1,81 @@
+//! `incremental_models()`: one row per model with its definition and the state of its last refresh.
+
+use crate::db::{self, catalog, Pool};
+use crate::error::Result;
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+use crate::model::ModelDef;
+
+pub struct Models;
+
+/// The columns describing a definition, shared by `incremental_create`'s result.
+pub const DEFINITION_COLUMNS: &[(&str, ColType)] = &[
+    ("name", ColType::Varchar),
+    ("database", ColType::Varchar),
+    ("query", ColType::Varchar),
+    ("strategy", ColType::Varchar),
+    ("strategy_reason", ColType::Varchar),
+    ("unique_key", ColType::Varchar),
+    ("time_column", ColType::Varchar),
+    ("lookback", ColType::Varchar),
+    ("start", ColType::Varchar),
+    ("status", ColType::Varchar),
+];
+
+pub fn definition_row(def: &ModelDef, status: &str) -> Vec<Cell> {
+    let key = (!def.unique_key.is_empty()).then(|| def.unique_key.join(", "));
+    vec![
+        def.name().into(),
+        def.target.database.as_str().into(),
+        def.query.as_str().into(),
+        def.strategy.as_str().into(),
+        def.strategy_reason.as_str().into(),
+        key.into(),
+        def.time_column.clone().into(),
+        def.lookback.as_ref().map(|l| l.display()).into(),
+        def.start.clone().into(),
+        status.into(),
+    ]
+}
+
+impl SqlFunction for Models {
+    type Args = String;
+    const NAME: &'static str = "incremental_models";
+    const POSITIONAL: &'static [ParamType] = &[];
+    const NAMED: &'static [(&'static str, ParamType)] = &[];
+    const COLUMNS: &'static [(&'static str, ColType)] = &[
+        ("name", ColType::Varchar),
+        ("database", ColType::Varchar),
+        ("query", ColType::Varchar),
+        ("strategy", ColType::Varchar),
+        ("strategy_reason", ColType::Varchar),
+        ("unique_key", ColType::Varchar),
+        ("time_column", ColType::Varchar),
+        ("lookback", ColType::Varchar),
+        ("start", ColType::Varchar),
+        ("status", ColType::Varchar),
+        ("watermark", ColType::Varchar),
+        ("last_refresh_at", ColType::TimestampTz),
+        ("last_mode", ColType::Varchar),
+        ("pending_rebuild", ColType::Varchar),
+    ];
+
+    fn bind(_: &Params, caller: &Caller) -> Result<String> {
+        Ok(caller.search_path.clone())
+    }
+
+    fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, search_path, |s| {
+            Ok(catalog::all(s.conn)?
+                .into_iter()
+                .map(|m| {
+                    let mut row = definition_row(&m.def, &m.status);
+                    row.push(m.watermark.into());
+                    row.push(m.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
+                    row.push(m.last_mode.into());
+                    row.push(m.rebuild_reason.into());
+                    row
+                })
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! What a model is: its definition as stored in the catalog, and the state a refresh starts from.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    Append,
+    Merge,
+    DeleteInsert,
+    Full,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Append => "append",
+            Strategy::Merge => "merge",
+            Strategy::DeleteInsert => "delete+insert",
+            Strategy::Full => "full",
+        }
+    }
+}
+
+/// The kind of value in the time column, which decides how a lookback is subtracted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeKind {
+    Date,
+    Timestamp,
+    Integer,
+}
+
+impl TimeKind {
+    /// The kind for a DuckDB column type name, or None when the type cannot serve as a time column.
+    pub fn of_type(type_name: &str) -> Option<TimeKind> {
+        let t = type_name.to_ascii_uppercase();
+        match t.as_str() {
+            "DATE" => Some(TimeKind::Date),
+            "TIMESTAMP" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" => {
+                Some(TimeKind::Timestamp)
+            }
+            "TINYINT" | "SMALLINT" | "INTEGER" | "BIGINT" | "HUGEINT" | "UTINYINT" | "USMALLINT" | "UINTEGER"
+            | "UBIGINT" => Some(TimeKind::Integer),
+            _ => None,
+        }
+    }
+}
+
+/// How far behind the watermark a refresh re-reads: an interval for dates and timestamps, a number for integers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lookback {
+    Interval(String),
+    Integer(i64),
+}
+
+impl Lookback {
+    pub fn display(&self) -> String {
+        match self {
+            Lookback::Interval(text) => text.clone(),
+            Lookback::Integer(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+}
+
+/// Where the model's table lives; the catalog lives in `database`.`_incremental`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+}
+
+impl Target {
+    /// The name users see: the table name, prefixed by the schema when it is not `main`.
+    pub fn display(&self) -> String {
+        if self.schema == "main" {
+            self.table.clone()
+        } else {
+            format!("{}.{}", self.schema, self.table)
+        }
+    }
+}
+
+/// A validated model definition, exactly as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDef {
+    pub target: Target,
+    pub query: String,
+    pub requested_strategy: String,
+    pub strategy: Strategy,
+    pub strategy_reason: String,
+    pub unique_key: Vec<String>,
+    pub time_column: Option<String>,
+    pub time_kind: Option<TimeKind>,
+    pub lookback: Option<Lookback>,
+    pub start: Option<String>,
+    pub columns: Vec<Column>,
+    /// The creator's search_path, applied at every refresh so unqualified names resolve as they did.
+    pub search_path: String,
+}
+
+impl ModelDef {
+    pub fn name(&self) -> String {
+        self.target.display()
+    }
+
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    pub fn time_type(&self) -> Option<&str> {
+        let tc = self.time_column.as_ref()?;
+        self.columns.iter().find(|c| &c.name == tc).map(|c| c.type_name.as_str())
+    }
+
+    /// The columns that are not part of the unique key: those whose change counts as an update.
+    pub fn value_columns(&self) -> Vec<String> {
+        self.columns.iter().filter(|c| !self.unique_key.contains(&c.name)).map(|c| c.name.clone()).collect()
+    }
+}
+
+/// What the catalog and the database say before a refresh; the planner decides from this alone.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelState {
+    /// The extension has built the table and it still exists.
+    pub built: bool,
+    /// A table with the target's name exists.
+    pub table_exists: bool,
+    /// The existing table's columns equal the definition's.
+    pub columns_match: bool,
+    pub watermark: Option<String>,
+    /// Set when the definition changed and the next refresh must rebuild.
+    pub rebuild_reason: Option<String>,
+}

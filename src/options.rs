@@ -1,0 +1,196 @@
+//! Turns the parameters of `incremental_create` into a validated model definition.
+
+use crate::error::{Error, Result};
+use crate::model::{Column, Lookback, ModelDef, Strategy, Target, TimeKind};
+
+/// A parameter value as DuckDB passed it, reduced to what the options need.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Text(String),
+    Integer(i64),
+    Interval(String),
+    List(Vec<ParamValue>),
+    /// Any other type (a DATE, a TIMESTAMP, ...), as DuckDB renders it.
+    Other(String),
+}
+
+impl ParamValue {
+    pub fn text(&self) -> String {
+        match self {
+            ParamValue::Text(t) | ParamValue::Interval(t) => t.clone(),
+            ParamValue::Integer(n) => n.to_string(),
+            ParamValue::Other(text) => text.clone(),
+            ParamValue::List(items) => items.iter().map(|i| i.text()).collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
+/// The parameters of `incremental_create`, before they are checked against the query's columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateOptions {
+    pub strategy: Option<String>,
+    pub unique_key: Option<ParamValue>,
+    pub time_column: Option<String>,
+    pub lookback: Option<ParamValue>,
+    pub start: Option<ParamValue>,
+    pub replace: bool,
+    pub keep_data: bool,
+}
+
+/// The query text with surrounding blanks and trailing semicolons removed.
+pub fn clean_query(query: &str) -> String {
+    query.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_string()
+}
+
+/// Checks, with DuckDB's tokenizer rules, that the query is one statement that can be wrapped as `(query)`.
+pub fn check_single_statement(model: &str, query: &str) -> Result<()> {
+    use sqlparser::dialect::DuckDbDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let bad = |detail: &str| Error::BadQuery { model: model.to_string(), detail: detail.to_string() };
+    if query.is_empty() {
+        return Err(bad("it is empty; pass a SELECT statement"));
+    }
+    let tokens = Tokenizer::new(&DuckDbDialect {}, query)
+        .tokenize()
+        .map_err(|e| bad(&format!("it does not parse ({e})")))?;
+    let mut depth: i64 = 0;
+    for token in &tokens {
+        match token {
+            Token::SemiColon => return Err(bad("it holds more than one statement; pass a single SELECT")),
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(bad("it has an unbalanced ')'"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(bad("it has an unbalanced '('"));
+    }
+    Ok(())
+}
+
+fn find_column<'a>(model: &str, columns: &'a [Column], wanted: &str, role: &str) -> Result<&'a Column> {
+    columns.iter().find(|c| c.name.eq_ignore_ascii_case(wanted)).ok_or_else(|| {
+        let names = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+        Error::option(model, format!("{role} \"{wanted}\" is not an output column of the query (columns: {names})"))
+    })
+}
+
+fn key_names(model: &str, value: &ParamValue) -> Result<Vec<String>> {
+    let names: Vec<String> = match value {
+        ParamValue::List(items) => items.iter().map(|i| i.text().trim().to_string()).collect(),
+        ParamValue::Text(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
+        other => return Err(Error::option(model, format!("unique_key must be a column name, a comma-separated list or a list such as ['a', 'b'], not {}", other.text()))),
+    };
+    if names.iter().any(|n| n.is_empty()) || names.is_empty() {
+        return Err(Error::option(model, "unique_key has an empty column name; pass e.g. unique_key := 'order_id'"));
+    }
+    Ok(names)
+}
+
+fn parse_strategy(model: &str, text: &str) -> Result<Option<Strategy>> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(None),
+        "append" => Ok(Some(Strategy::Append)),
+        "merge" => Ok(Some(Strategy::Merge)),
+        "delete+insert" | "delete_insert" => Ok(Some(Strategy::DeleteInsert)),
+        "full" => Ok(Some(Strategy::Full)),
+        other => Err(Error::option(
+            model,
+            format!("unknown strategy '{other}'; use 'auto', 'append', 'merge', 'delete+insert' or 'full'"),
+        )),
+    }
+}
+
+/// Picks the strategy for `'auto'` and checks a requested one has what it needs.
+fn choose_strategy(model: &str, requested: Option<Strategy>, has_key: bool, has_time: bool, has_lookback: bool) -> Result<(Strategy, String)> {
+    let need = |detail: &str| Err(Error::option(model, detail.to_string()));
+    match requested {
+        None if has_key => Ok((Strategy::Merge, "auto: unique_key given, so changed keys are upserted (merge)".into())),
+        None if has_time => Ok((
+            Strategy::DeleteInsert,
+            "auto: time_column without unique_key, so the time window from watermark - lookback is replaced (delete+insert)".into(),
+        )),
+        None => Ok((Strategy::Full, "auto: neither unique_key nor time_column identifies changed rows, so the table is rebuilt (full)".into())),
+        Some(Strategy::Merge) if !has_key => need("strategy 'merge' needs unique_key; pass unique_key := 'column', or use strategy := 'delete+insert' with a time_column"),
+        Some(Strategy::DeleteInsert) if !has_key && !has_time => need("strategy 'delete+insert' needs a unique_key or a time_column; pass unique_key := 'column' or time_column := 'column'"),
+        Some(Strategy::Append) if !has_key && !has_time => need("strategy 'append' needs a time_column (to find new rows) or a unique_key (to skip rows already present)"),
+        Some(Strategy::Append) if has_lookback && !has_key => need("strategy 'append' with a lookback needs a unique_key, otherwise re-read rows would be inserted twice"),
+        Some(s) => Ok((s, format!("strategy '{}' requested", s.as_str()))),
+    }
+}
+
+fn parse_lookback(model: &str, value: &ParamValue, kind: TimeKind) -> Result<Lookback> {
+    match (kind, value) {
+        (TimeKind::Integer, ParamValue::Integer(n)) if *n >= 0 => Ok(Lookback::Integer(*n)),
+        (TimeKind::Integer, ParamValue::Text(t)) if t.trim().parse::<i64>().is_ok_and(|n| n >= 0) => {
+            Ok(Lookback::Integer(t.trim().parse().unwrap_or(0)))
+        }
+        (TimeKind::Integer, other) => {
+            Err(Error::option(model, format!("lookback for an integer time_column must be a non-negative integer, not {}", other.text())))
+        }
+        (_, ParamValue::Interval(t)) | (_, ParamValue::Text(t)) => Ok(Lookback::Interval(t.trim().to_string())),
+        (_, other) => Err(Error::option(
+            model,
+            format!("lookback for a date or timestamp time_column must be an INTERVAL such as INTERVAL '14 days', not {}", other.text()),
+        )),
+    }
+}
+
+/// Validates the options against the query's output columns and returns the definition to store.
+pub fn build_definition(target: Target, query: String, columns: Vec<Column>, opts: &CreateOptions, search_path: String) -> Result<ModelDef> {
+    let model = target.display();
+    let requested = opts.strategy.clone().unwrap_or_else(|| "auto".to_string());
+    let strategy_choice = parse_strategy(&model, &requested)?;
+    let unique_key = match &opts.unique_key {
+        Some(v) => key_names(&model, v)?
+            .iter()
+            .map(|k| find_column(&model, &columns, k, "unique_key column").map(|c| c.name.clone()))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let time = match &opts.time_column {
+        Some(tc) => {
+            let col = find_column(&model, &columns, tc.trim(), "time_column")?;
+            let kind = TimeKind::of_type(&col.type_name).ok_or_else(|| {
+                Error::option(&model, format!("time_column \"{}\" has type {}; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column", col.name, col.type_name))
+            })?;
+            Some((col.name.clone(), kind))
+        }
+        None => None,
+    };
+    let lookback = match (&opts.lookback, &time) {
+        (None, _) => None,
+        (Some(_), None) => return Err(Error::option(&model, "lookback needs a time_column; pass time_column := 'column'")),
+        (Some(v), Some((_, kind))) => Some(parse_lookback(&model, v, *kind)?),
+    };
+    let start = match (&opts.start, &time) {
+        (None, _) => None,
+        (Some(_), None) => return Err(Error::option(&model, "start needs a time_column; pass time_column := 'column'")),
+        (Some(v), Some(_)) => Some(v.text()),
+    };
+    let (strategy, strategy_reason) =
+        choose_strategy(&model, strategy_choice, !unique_key.is_empty(), time.is_some(), lookback.is_some())?;
+    let (time_column, time_kind) = match time {
+        Some((c, k)) => (Some(c), Some(k)),
+        None => (None, None),
+    };
+    Ok(ModelDef {
+        target,
+        query,
+        requested_strategy: requested.trim().to_ascii_lowercase(),
+        strategy,
+        strategy_reason,
+        unique_key,
+        time_column,
+        time_kind,
+        lookback,
+        start,
+        columns,
+        search_path,
+    })
+}

@@ -1,0 +1,121 @@
+//! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
+
+mod render;
+mod window;
+
+use crate::model::{ModelDef, ModelState, Strategy};
+
+pub use window::Window;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Full,
+    Incremental,
+    Noop,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+            Mode::Noop => "noop",
+        }
+    }
+}
+
+/// Which refresh counter a counting step adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Inserted,
+    Updated,
+    Deleted,
+}
+
+/// Why a guard query stops the refresh when it returns a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    NullTime,
+    DuplicateKey,
+}
+
+/// One statement of a refresh, with what the executor does with its result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Run it; nothing to read.
+    Run(String),
+    /// A query returning one number, added to a counter.
+    Count(Counter, String),
+    /// A data change whose number of changed rows is added to a counter.
+    Apply(Counter, String),
+    /// A query returning at most one row, described by its first column; a row stops the refresh.
+    Check(Guard, String),
+    /// A query returning the new watermark as text.
+    Watermark(String),
+}
+
+impl Step {
+    pub fn sql(&self) -> &str {
+        match self {
+            Step::Run(s) | Step::Count(_, s) | Step::Apply(_, s) | Step::Check(_, s) | Step::Watermark(s) => s,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Run(_) => "run",
+            Step::Count(Counter::Inserted, _) => "count inserted",
+            Step::Count(Counter::Updated, _) => "count updated",
+            Step::Count(Counter::Deleted, _) => "count deleted",
+            Step::Apply(Counter::Inserted, _) => "insert",
+            Step::Apply(Counter::Updated, _) => "update",
+            Step::Apply(Counter::Deleted, _) => "delete",
+            Step::Check(_, _) => "check",
+            Step::Watermark(_) => "watermark",
+        }
+    }
+}
+
+/// The whole decision for one refresh: the executor runs `probe` (when present) and then the steps in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub mode: Mode,
+    pub strategy: Strategy,
+    pub reason: String,
+    /// A query answering `true` when there may be new rows; `false` makes the refresh a no-op.
+    pub probe: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// Decides the mode of the next refresh and renders its statements.
+pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
+    let full_reason = if !state.built || !state.table_exists {
+        Some("first build: the table does not exist yet".to_string())
+    } else if full_refresh {
+        Some("full_refresh := true was requested".to_string())
+    } else if let Some(why) = &state.rebuild_reason {
+        Some(why.clone())
+    } else if def.strategy == Strategy::Full {
+        Some(def.strategy_reason.clone())
+    } else if !state.columns_match {
+        Some("the table's columns differ from the definition's, so it is rebuilt".to_string())
+    } else if def.time_column.is_some() && state.watermark.is_none() {
+        Some("no watermark is stored (the table was empty), so it is rebuilt".to_string())
+    } else {
+        None
+    };
+    if let Some(reason) = full_reason {
+        let steps = render::full(def, state);
+        return Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, steps };
+    }
+    let window = Window::for_refresh(def, state.watermark.as_deref());
+    let reason = format!("{}; {}", def.strategy_reason, window.describe(def));
+    let probe = window.noop_probe(def);
+    let steps = match def.strategy {
+        Strategy::Append => render::append(def, &window),
+        Strategy::Merge => render::merge(def, &window),
+        Strategy::DeleteInsert => render::delete_insert(def, &window),
+        Strategy::Full => render::full(def, state),
+    };
+    Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, steps }
+}

@@ -1,0 +1,208 @@
+//! Straight-line SQL for each strategy; every choice was made by the planner before these run.
+
+use super::{Counter, Guard, Step, Window};
+use crate::model::{ModelDef, ModelState};
+use crate::quote::{column_list, ident, literal, qualified};
+
+const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
+const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
+const PRESENT: &str = "\"__incremental_present\"";
+
+fn target(def: &ModelDef) -> String {
+    let t = &def.target;
+    qualified(&[&t.database, &t.schema, &t.table])
+}
+
+fn keys_equal(def: &ModelDef, a: &str, b: &str) -> String {
+    def.unique_key
+        .iter()
+        .map(|k| format!("{a}.{k} IS NOT DISTINCT FROM {b}.{k}", k = ident(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// True when a row's non-key values differ: rows rewritten with equal values are not updates.
+fn values_differ(def: &ModelDef, a: &str, b: &str) -> String {
+    let values = def.value_columns();
+    if values.is_empty() {
+        return "FALSE".to_string();
+    }
+    let left = column_list(&values, Some(a));
+    let right = column_list(&values, Some(b));
+    format!("ROW({left}) IS DISTINCT FROM ROW({right})")
+}
+
+fn stage(def: &ModelDef, filter: Option<String>) -> Step {
+    let wher = filter.map(|f| format!(" WHERE {f}")).unwrap_or_default();
+    Step::Run(format!("CREATE TEMP TABLE {NEW} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query))
+}
+
+/// Checks on freshly computed rows in `table`: no NULL time, one row per unique key.
+fn checks(def: &ModelDef, table: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(tc) = &def.time_column {
+        steps.push(Step::Check(
+            Guard::NullTime,
+            format!("SELECT CAST(count(*) AS VARCHAR) FROM {table} WHERE {} IS NULL HAVING count(*) > 0", ident(tc)),
+        ));
+    }
+    if !def.unique_key.is_empty() {
+        let shown = def
+            .unique_key
+            .iter()
+            .map(|k| format!("{} || ' = ' || coalesce(CAST({} AS VARCHAR), 'NULL')", literal(k), ident(k)))
+            .collect::<Vec<_>>()
+            .join(" || ', ' || ");
+        steps.push(Step::Check(
+            Guard::DuplicateKey,
+            format!(
+                "SELECT {shown} || ' (' || count(*) || ' rows)' FROM {table} GROUP BY {} HAVING count(*) > 1 LIMIT 1",
+                column_list(&def.unique_key, None)
+            ),
+        ));
+    }
+    steps
+}
+
+/// The newest time in `table`, never below `previous` (an SQL expression) so the watermark only moves forward.
+fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -> Option<Step> {
+    let tc = ident(def.time_column.as_ref()?);
+    let ty = def.time_type()?;
+    let newest = format!("CAST(max({tc}) AS {ty})");
+    let value = match previous {
+        Some(p) => format!("greatest({p}, {newest})"),
+        None => newest,
+    };
+    Some(Step::Watermark(format!("SELECT CAST({value} AS VARCHAR) FROM {table}")))
+}
+
+/// Counts of real changes between the rows in NEW and the table rows they replace (those in `old_filter`).
+fn diff_counts(def: &ModelDef, old_filter: &str) -> Vec<Step> {
+    let t = target(def);
+    let cols = column_list(&def.column_names(), None);
+    if def.unique_key.is_empty() {
+        let new_rows = format!("SELECT {cols} FROM {NEW}");
+        let old_rows = format!("SELECT {cols} FROM {t} AS t WHERE {old_filter}");
+        return vec![
+            Step::Count(Counter::Inserted, format!("SELECT count(*) FROM ({new_rows} EXCEPT ALL {old_rows})")),
+            Step::Count(Counter::Deleted, format!("SELECT count(*) FROM ({old_rows} EXCEPT ALL {new_rows})")),
+        ];
+    }
+    let eq = keys_equal(def, "n", "t");
+    vec![
+        Step::Count(
+            Counter::Inserted,
+            format!("SELECT count(*) FROM {NEW} AS n WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {eq})"),
+        ),
+        Step::Count(
+            Counter::Updated,
+            format!("SELECT count(*) FROM {NEW} AS n JOIN {t} AS t ON {eq} WHERE {}", values_differ(def, "n", "t")),
+        ),
+        Step::Count(
+            Counter::Deleted,
+            format!("SELECT count(*) FROM {t} AS t WHERE {old_filter} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})"),
+        ),
+    ]
+}
+
+fn insert_from(def: &ModelDef, source: &str) -> String {
+    let cols = column_list(&def.column_names(), None);
+    format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {source}", target(def))
+}
+
+fn start_filter(def: &ModelDef) -> Option<String> {
+    let (tc, start, ty) = (def.time_column.as_ref()?, def.start.as_ref()?, def.time_type()?);
+    Some(format!("(q.{tc} >= CAST({} AS {ty}) OR q.{tc} IS NULL)", literal(start), tc = ident(tc)))
+}
+
+/// Builds the whole table; an existing one is replaced in the same transaction, so readers never see it half-built.
+pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
+    let t = target(def);
+    let wher = start_filter(def).map(|f| format!(" WHERE {f}")).unwrap_or_default();
+    if !state.table_exists {
+        let mut steps = vec![Step::Run(format!("CREATE TABLE {t} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query))];
+        steps.extend(checks(def, &t));
+        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
+        steps.extend(watermark(def, &t, None));
+        return steps;
+    }
+    let mut steps = vec![stage(def, start_filter(def))];
+    steps.extend(checks(def, NEW));
+    if state.columns_match {
+        steps.extend(diff_counts(def, "TRUE"));
+    } else {
+        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {NEW}")));
+        steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {t}")));
+    }
+    steps.push(Step::Run(format!("CREATE OR REPLACE TABLE {t} AS SELECT * FROM {NEW}")));
+    steps.extend(watermark(def, &t, None));
+    steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+    steps
+}
+
+fn finish(def: &ModelDef, window: &Window, steps: &mut Vec<Step>) {
+    steps.extend(watermark(def, NEW, window.watermark_sql(def)));
+    steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+}
+
+/// Inserts rows beyond the watermark; with a unique key, only keys not yet present.
+pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
+    let mut steps = vec![stage(def, window.query_filter(def, "q"))];
+    steps.extend(checks(def, NEW));
+    let mut insert = insert_from(def, &format!("{NEW} AS n"));
+    if !def.unique_key.is_empty() {
+        let eq = keys_equal(def, "n", "t");
+        insert.push_str(&format!(" WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {eq})", target(def)));
+    }
+    steps.push(Step::Apply(Counter::Inserted, insert));
+    finish(def, window, &mut steps);
+    steps
+}
+
+/// Upserts the window's changed keys and deletes keys that vanished from the window.
+pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
+    let t = target(def);
+    let eq = keys_equal(def, "n", "t");
+    let mut steps = vec![stage(def, window.query_filter(def, "q"))];
+    steps.extend(checks(def, NEW));
+    steps.push(Step::Run(format!(
+        "CREATE TEMP TABLE {CHANGES} AS SELECT n.*, t.{PRESENT} IS NOT NULL AS {PRESENT} FROM {NEW} AS n \
+         LEFT JOIN (SELECT *, TRUE AS {PRESENT} FROM {t}) AS t ON {eq} WHERE t.{PRESENT} IS NULL OR {}",
+        values_differ(def, "n", "t")
+    )));
+    steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {CHANGES} WHERE NOT {PRESENT}")));
+    steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {CHANGES} WHERE {PRESENT}")));
+    steps.push(Step::Apply(
+        Counter::Deleted,
+        format!(
+            "DELETE FROM {t} AS t WHERE {} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})",
+            window.target_filter(def, "t")
+        ),
+    ));
+    steps.push(Step::Run(format!(
+        "DELETE FROM {t} AS t WHERE EXISTS (SELECT 1 FROM {CHANGES} AS n WHERE n.{PRESENT} AND {eq})"
+    )));
+    steps.push(Step::Run(insert_from(def, CHANGES)));
+    steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
+    finish(def, window, &mut steps);
+    steps
+}
+
+/// Deletes the window (and the keys being re-inserted) and inserts the window's recomputation.
+pub fn delete_insert(def: &ModelDef, window: &Window) -> Vec<Step> {
+    let t = target(def);
+    let old = window.target_filter(def, "t");
+    let mut steps = vec![stage(def, window.query_filter(def, "q"))];
+    steps.extend(checks(def, NEW));
+    steps.extend(diff_counts(def, &old));
+    let delete = if def.unique_key.is_empty() {
+        format!("DELETE FROM {t} AS t WHERE {old}")
+    } else {
+        let eq = keys_equal(def, "n", "t");
+        format!("DELETE FROM {t} AS t WHERE {old} OR EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})")
+    };
+    steps.push(Step::Run(delete));
+    steps.push(Step::Run(insert_from(def, NEW)));
+    finish(def, window, &mut steps);
+    steps
+}
