@@ -6,20 +6,21 @@ use crate::quote::split_name;
 
 /// Splits a search_path setting on commas that are outside double quotes.
 fn search_path_entries(search_path: &str) -> Vec<String> {
-    let mut entries = vec![String::new()];
+    let mut entries = Vec::new();
+    let mut current = String::new();
     let mut quoted = false;
     for c in search_path.chars() {
         match c {
-            '"' => {
-                quoted = !quoted;
-                entries.last_mut().map(|e| e.push(c));
-            }
-            ',' if !quoted => entries.push(String::new()),
+            ',' if !quoted => entries.push(std::mem::take(&mut current)),
             _ => {
-                entries.last_mut().map(|e| e.push(c));
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                current.push(c);
             }
         }
     }
+    entries.push(current);
     entries.into_iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect()
 }
 

@@ -50,9 +50,8 @@ pub fn check_single_statement(model: &str, query: &str) -> Result<()> {
     if query.is_empty() {
         return Err(bad("it is empty; pass a SELECT statement"));
     }
-    let tokens = Tokenizer::new(&DuckDbDialect {}, query)
-        .tokenize()
-        .map_err(|e| bad(&format!("it does not parse ({e})")))?;
+    let tokens =
+        Tokenizer::new(&DuckDbDialect {}, query).tokenize().map_err(|e| bad(&format!("it does not parse ({e})")))?;
     let mut depth: i64 = 0;
     for token in &tokens {
         match token {
@@ -84,7 +83,15 @@ fn key_names(model: &str, value: &ParamValue) -> Result<Vec<String>> {
     let names: Vec<String> = match value {
         ParamValue::List(items) => items.iter().map(|i| i.text().trim().to_string()).collect(),
         ParamValue::Text(t) => t.split(',').map(|s| s.trim().to_string()).collect(),
-        other => return Err(Error::option(model, format!("unique_key must be a column name, a comma-separated list or a list such as ['a', 'b'], not {}", other.text()))),
+        other => {
+            return Err(Error::option(
+                model,
+                format!(
+                    "unique_key must be a column name, a comma-separated list or a list such as ['a', 'b'], not {}",
+                    other.text()
+                ),
+            ))
+        }
     };
     if names.iter().any(|n| n.is_empty()) || names.is_empty() {
         return Err(Error::option(model, "unique_key has an empty column name; pass e.g. unique_key := 'order_id'"));
@@ -107,7 +114,13 @@ fn parse_strategy(model: &str, text: &str) -> Result<Option<Strategy>> {
 }
 
 /// Picks the strategy for `'auto'` and checks a requested one has what it needs.
-fn choose_strategy(model: &str, requested: Option<Strategy>, has_key: bool, has_time: bool, has_lookback: bool) -> Result<(Strategy, String)> {
+fn choose_strategy(
+    model: &str,
+    requested: Option<Strategy>,
+    has_key: bool,
+    has_time: bool,
+    has_lookback: bool,
+) -> Result<(Strategy, String)> {
     let need = |detail: &str| Err(Error::option(model, detail.to_string()));
     match requested {
         None if has_key => Ok((Strategy::Merge, "auto: unique_key given, so changed keys are upserted (merge)".into())),
@@ -130,19 +143,29 @@ fn parse_lookback(model: &str, value: &ParamValue, kind: TimeKind) -> Result<Loo
         (TimeKind::Integer, ParamValue::Text(t)) if t.trim().parse::<i64>().is_ok_and(|n| n >= 0) => {
             Ok(Lookback::Integer(t.trim().parse().unwrap_or(0)))
         }
-        (TimeKind::Integer, other) => {
-            Err(Error::option(model, format!("lookback for an integer time_column must be a non-negative integer, not {}", other.text())))
-        }
+        (TimeKind::Integer, other) => Err(Error::option(
+            model,
+            format!("lookback for an integer time_column must be a non-negative integer, not {}", other.text()),
+        )),
         (_, ParamValue::Interval(t)) | (_, ParamValue::Text(t)) => Ok(Lookback::Interval(t.trim().to_string())),
         (_, other) => Err(Error::option(
             model,
-            format!("lookback for a date or timestamp time_column must be an INTERVAL such as INTERVAL '14 days', not {}", other.text()),
+            format!(
+                "lookback for a date or timestamp time_column must be an INTERVAL such as INTERVAL '14 days', not {}",
+                other.text()
+            ),
         )),
     }
 }
 
 /// Validates the options against the query's output columns and returns the definition to store.
-pub fn build_definition(target: Target, query: String, columns: Vec<Column>, opts: &CreateOptions, search_path: String) -> Result<ModelDef> {
+pub fn build_definition(
+    target: Target,
+    query: String,
+    columns: Vec<Column>,
+    opts: &CreateOptions,
+    search_path: String,
+) -> Result<ModelDef> {
     let model = target.display();
     let requested = opts.strategy.clone().unwrap_or_else(|| "auto".to_string());
     let strategy_choice = parse_strategy(&model, &requested)?;
@@ -157,7 +180,13 @@ pub fn build_definition(target: Target, query: String, columns: Vec<Column>, opt
         Some(tc) => {
             let col = find_column(&model, &columns, tc.trim(), "time_column")?;
             let kind = TimeKind::of_type(&col.type_name).ok_or_else(|| {
-                Error::option(&model, format!("time_column \"{}\" has type {}; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column", col.name, col.type_name))
+                Error::option(
+                    &model,
+                    format!(
+                        "time_column \"{}\" has type {}; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column",
+                        col.name, col.type_name
+                    ),
+                )
             })?;
             Some((col.name.clone(), kind))
         }
@@ -165,12 +194,16 @@ pub fn build_definition(target: Target, query: String, columns: Vec<Column>, opt
     };
     let lookback = match (&opts.lookback, &time) {
         (None, _) => None,
-        (Some(_), None) => return Err(Error::option(&model, "lookback needs a time_column; pass time_column := 'column'")),
+        (Some(_), None) => {
+            return Err(Error::option(&model, "lookback needs a time_column; pass time_column := 'column'"))
+        }
         (Some(v), Some((_, kind))) => Some(parse_lookback(&model, v, *kind)?),
     };
     let start = match (&opts.start, &time) {
         (None, _) => None,
-        (Some(_), None) => return Err(Error::option(&model, "start needs a time_column; pass time_column := 'column'")),
+        (Some(_), None) => {
+            return Err(Error::option(&model, "start needs a time_column; pass time_column := 'column'"))
+        }
         (Some(v), Some(_)) => Some(v.text()),
     };
     let (strategy, strategy_reason) =

@@ -34,19 +34,17 @@ pub fn split_name(name: &str) -> Option<Vec<String>> {
     let mut chars = name.trim().chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '"' => {
-                loop {
-                    match chars.next() {
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            cur.push('"');
-                        }
-                        Some('"') => break,
-                        Some(ch) => cur.push(ch),
-                        None => return None,
+            '"' => loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        cur.push('"');
                     }
+                    Some('"') => break,
+                    Some(ch) => cur.push(ch),
+                    None => return None,
                 }
-            }
+            },
             '.' => {
                 if cur.is_empty() {
                     return None;

@@ -112,7 +112,9 @@ impl Session<'_> {
 
 pub fn same_columns(a: &[Column], b: &[Column]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| x.name.eq_ignore_ascii_case(&y.name) && x.type_name.eq_ignore_ascii_case(&y.type_name))
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.name.eq_ignore_ascii_case(&y.name) && x.type_name.eq_ignore_ascii_case(&y.type_name))
 }
 
 pub fn show_columns(cols: &[Column]) -> String {

@@ -35,7 +35,9 @@ impl SqlFunction for Create {
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         let name = super::model_name(params, Self::NAME)?;
         let query = params.text(1).ok_or_else(|| {
-            Error::usage(format!("incremental_create('{name}', query) needs the model's SELECT query as second argument"))
+            Error::usage(format!(
+                "incremental_create('{name}', query) needs the model's SELECT query as second argument"
+            ))
         })?;
         let options = CreateOptions {
             strategy: params.named_text("strategy"),
@@ -64,7 +66,8 @@ impl SqlFunction for Create {
                     _ => {}
                 }
                 let columns = s.describe(&target.display(), &query)?;
-                let def = build_definition(target.clone(), query.clone(), columns, &args.options, args.search_path.clone())?;
+                let def =
+                    build_definition(target.clone(), query.clone(), columns, &args.options, args.search_path.clone())?;
                 check_values(s, &def)?;
                 let rebuild = match &existing {
                     Some(old) if args.options.keep_data => {

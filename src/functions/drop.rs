@@ -18,7 +18,8 @@ impl SqlFunction for Drop {
     const NAME: &'static str = "incremental_drop";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
     const NAMED: &'static [(&'static str, ParamType)] = &[("drop_table", ParamType::Boolean)];
-    const COLUMNS: &'static [(&'static str, ColType)] = &[("model", ColType::Varchar), ("table_dropped", ColType::Boolean)];
+    const COLUMNS: &'static [(&'static str, ColType)] =
+        &[("model", ColType::Varchar), ("table_dropped", ColType::Boolean)];
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         Ok(Args {
@@ -40,7 +41,10 @@ impl SqlFunction for Drop {
                     let t = &stored.def.target;
                     s.conn
                         .execute_batch(&format!("DROP TABLE {}", qualified(&[&t.database, &t.schema, &t.table])))
-                        .map_err(|e| Error::Sql { context: format!("dropping the table of model {}", t.display()), detail: e.to_string() })?;
+                        .map_err(|e| Error::Sql {
+                            context: format!("dropping the table of model {}", t.display()),
+                            detail: e.to_string(),
+                        })?;
                 }
                 catalog::remove(s.conn, &target)?;
                 Ok(vec![vec![stored.def.name().into(), Cell::Bool(dropped)]])

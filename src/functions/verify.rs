@@ -56,7 +56,9 @@ impl SqlFunction for Verify {
                 )));
             }
             s.use_search_path(&stored.def.search_path)?;
-            let (missing, extra) = s.conn.query_row(&verify_sql(&stored.def), [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            let (missing, extra) = s
+                .conn
+                .query_row(&verify_sql(&stored.def), [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
                 .map_err(|e| Error::Sql { context: format!("verifying model {model}"), detail: e.to_string() })?;
             Ok(vec![vec![model.into(), Cell::Int(missing), Cell::Int(extra), Cell::Bool(missing == 0 && extra == 0)]])
         })

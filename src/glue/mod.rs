@@ -70,7 +70,8 @@ struct Cursor {
 }
 
 fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(Error::usage("internal error (a panic); please report it")))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::usage("internal error (a panic); please report it")))
 }
 
 unsafe extern "C" fn drop_box<T>(ptr: *mut c_void) {

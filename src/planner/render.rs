@@ -100,7 +100,9 @@ fn diff_counts(def: &ModelDef, old_filter: &str) -> Vec<Step> {
         ),
         Step::Count(
             Counter::Deleted,
-            format!("SELECT count(*) FROM {t} AS t WHERE {old_filter} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})"),
+            format!(
+                "SELECT count(*) FROM {t} AS t WHERE {old_filter} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})"
+            ),
         ),
     ]
 }

@@ -33,8 +33,8 @@ class Outcome:
     executed: int  # statement and query records run
 
 
-def _indent(text, prefix="    "):
-    return "\n".join(prefix + line for line in text.split("\n"))
+def _indent(text):
+    return "\n".join("    " + line for line in text.split("\n"))
 
 
 def _sql_literal(text):
@@ -57,6 +57,7 @@ class FileRun:
         self.labels = {}
         self.failures = []
         self.executed = 0
+        self.rec, self.env = None, {}  # the record being run and its loop variables, for reports
 
     def run(self):
         self.test_dir = tempfile.mkdtemp(prefix="slt-")
@@ -79,48 +80,47 @@ class FileRun:
             shutil.rmtree(self.test_dir, ignore_errors=True)
         return Outcome("FAIL" if self.failures else "PASS", self.failures, self.executed)
 
-    def _fail(self, line, env, header, sql, message, fatal=False):
-        where = f"line {line}: {header}"
-        if env:
-            where += " (" + ", ".join(f"{k}={v}" for k, v in env.items()) + ")"
-        parts = [where]
-        if sql:
-            parts.append("SQL:\n" + _indent(sql))
-        parts.append(message)
+    def _fail(self, message, sql=None, fatal=False):
+        """Records a failure of the current record; stops the file unless --keep-going lets it continue."""
+        where = f"line {self.rec.line}: {self.rec.directive}"
+        if self.env:
+            where += " (" + ", ".join(f"{k}={v}" for k, v in self.env.items()) + ")"
+        parts = [where] + (["SQL:\n" + _indent(sql)] if sql else []) + [message]
         self.failures.append("\n".join(parts))
         if fatal or not self.keep_going:
             raise _Stop()
 
     # Sessions -----------------------------------------------------------------------------------------
 
-    def _open(self, line, env):
+    def _open(self):
         try:
             self.session = self.open_session(self.db_path, self.read_only)
         except Exception as e:  # SessionLost from the CLI, or duckdb.connect()'s own error
-            self._fail(line, env, "open database", None, f"cannot open {self.db_path or ':memory:'}: {e}", True)
+            self._fail(f"cannot open {self.db_path or ':memory:'}: {e}", fatal=True)
         for load_line, sql in self.loads:
-            error = self._run_sql(line, env, sql)
+            error = self._run_sql(sql)
             if error is not None:
-                self._fail(line, env, f"reload of require from line {load_line}", sql, error, True)
+                self._fail(f"reloading the extension required at line {load_line} failed:\n{_indent(error)}",
+                           sql, fatal=True)
 
     def _close(self):
         if self.session is not None:
             session, self.session = self.session, None
             session.close()
 
-    def _call(self, line, env, sql, action):
-        """Runs a host call; a lost session fails the file at this record."""
+    def _call(self, sql, action):
+        """Runs a host call, opening the session first if needed; a lost session ends the file."""
         if self.session is None:
-            self._open(line, env)
+            self._open()
         try:
             return action()
         except SessionLost as e:
             self._close()
-            self._fail(line, env, "host lost", sql, str(e), True)
+            self._fail(f"host lost: {e}", sql, fatal=True)
 
-    def _run_sql(self, line, env, sql):
-        """Runs a statement the runner itself needs; returns its error or None."""
-        return self._call(line, env, sql, lambda: self.session.statement(sql))
+    def _run_sql(self, sql):
+        """Runs a statement; returns its error or None."""
+        return self._call(sql, lambda: self.session.statement(sql))
 
     # Records ------------------------------------------------------------------------------------------
 
@@ -128,44 +128,45 @@ class FileRun:
         for rec in records:
             if self.skipping and not (isinstance(rec, Mode) and rec.mode == "unskip"):
                 continue
+            self.rec, self.env = rec, env
             self.HANDLERS[type(rec)](self, rec, env)
-
-    def _loop(self, rec, env):
-        tokens = [self._subst(t, env) for t in rec.tokens]
-        if rec.kind == "loop":
-            try:
-                values = range(int(tokens[0]), int(tokens[1]))
-            except ValueError:
-                self._fail(rec.line, env, "loop", None, f"bad loop bounds {tokens}", True)
-        else:
-            values = tokens
-        for value in values:
-            self._run_records(rec.body, {**env, rec.var: str(value)})
 
     @staticmethod
     def _subst(text, env):
         return VARIABLE.sub(lambda m: env.get(m.group(1), m.group(0)), text)
 
+    def _loop(self, rec, env):
+        tokens = [self._subst(t, env) for t in rec.tokens]
+        if rec.kind == "foreach":
+            values = tokens
+        else:
+            try:
+                values = range(int(tokens[0]), int(tokens[1]))
+            except ValueError:
+                self._fail(f"bad loop bounds {tokens}", fatal=True)
+        for value in values:
+            self._run_records(rec.body, {**env, rec.var: str(value)})
+
     def _statement(self, rec, env):
         sql = self._subst(rec.sql, env)
-        self.log(f"line {rec.line}: statement {rec.expect}: {sql.splitlines()[0]}")
-        error = self._run_sql(rec.line, env, sql)
+        self.log(f"line {rec.line}: {rec.directive}: {sql.splitlines()[0]}")
+        error = self._run_sql(sql)
         self.executed += 1
         message = rec.message and self._subst(rec.message, env)
         problem = check_statement(dataclasses.replace(rec, message=message), error)
         if problem:
-            self._fail(rec.line, env, f"statement {rec.expect}", sql, problem)
+            self._fail(problem, sql)
 
     def _query(self, rec, env):
         rec = dataclasses.replace(
             rec, sql=self._subst(rec.sql, env),
             expected=None if rec.expected is None else [self._subst(line, env) for line in rec.expected])
-        self.log(f"line {rec.line}: {rec.header}: {rec.sql.splitlines()[0]}")
-        result = self._call(rec.line, env, rec.sql, lambda: self.session.query(rec.sql))
+        self.log(f"line {rec.line}: {rec.directive}: {rec.sql.splitlines()[0]}")
+        result = self._call(rec.sql, lambda: self.session.query(rec.sql))
         self.executed += 1
         problem = check_query(rec, result, self.labels)
         if problem:
-            self._fail(rec.line, env, rec.header, rec.sql, problem)
+            self._fail(problem, rec.sql)
 
     def _require(self, rec, env):
         args = [self._subst(a, env) for a in rec.args]
@@ -177,24 +178,26 @@ class FileRun:
             if self.extension is None:
                 raise _Skip(f"require {name}: no --extension given")
             sql = f"LOAD {_sql_literal(self.extension)}"
-            error = self._run_sql(rec.line, env, sql)
+            error = self._run_sql(sql)
             if error is not None:
-                self._fail(rec.line, env, f"require {name}", sql, f"extension failed to load:\n{_indent(error)}", True)
+                self._fail(f"extension failed to load:\n{_indent(error)}", sql, fatal=True)
         else:
             # Only an extension that is already installed counts: turning off auto-install keeps LOAD from
             # trying to download it, so a test run never reaches for the network.
             sql = f"LOAD {_sql_literal(name)}"
-            self._run_sql(rec.line, env, "SET autoinstall_known_extensions = false")
-            error = self._run_sql(rec.line, env, sql)
-            self._run_sql(rec.line, env, "RESET autoinstall_known_extensions")
+            self._run_sql("SET autoinstall_known_extensions = false")
+            error = self._run_sql(sql)
+            self._run_sql("RESET autoinstall_known_extensions")
             if error is not None:
                 raise _Skip(f"require {name}: {error.splitlines()[0]}")
         self.loads.append((rec.line, sql))
 
     def _requireenv(self, rec, env):
         value = os.environ.get(rec.name)
-        if value is None or (rec.value is not None and value != rec.value):
-            raise _Skip(f"require-env {rec.name}{'' if rec.value is None else ' ' + rec.value}: not set")
+        if value is None:
+            raise _Skip(f"{rec.directive}: {rec.name} is not set")
+        if rec.value is not None and value != rec.value:
+            raise _Skip(f"{rec.directive}: {rec.name} is {value!r}")
 
     def _load(self, rec, env):
         self._close()
@@ -202,12 +205,12 @@ class FileRun:
         # Relative paths live in the file's own temporary directory, so tests never write next to the sources.
         self.db_path = os.path.join(self.test_dir, path) if path else None
         self.read_only = rec.read_only
-        self._open(rec.line, env)
+        self._open()
 
     def _restart(self, rec, env):
         self.log(f"line {rec.line}: restart")
         self._close()
-        self._open(rec.line, env)
+        self._open()
 
     def _mode(self, rec, env):
         # Other modes (output_result, output_hash, debug...) only change what DuckDB's runner prints.

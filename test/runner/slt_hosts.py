@@ -41,13 +41,6 @@ class PythonSession:
         kwargs = {"read_only": True} if read_only else {}
         self.con = duckdb.connect(db_path or ":memory:", config={"allow_unsigned_extensions": "true"}, **kwargs)
 
-    def statement(self, sql):
-        try:
-            self.con.execute(sql)
-        except Exception as e:  # any failure, engine or binding layer, is the statement's error
-            return str(e)
-        return None
-
     def query(self, sql):
         # con.sql() + a VARCHAR projection lets DuckDB render values (fetching TIMESTAMPTZ as Python objects
         # would need pytz, and nested types have quoting rules that are easy to get subtly wrong).
@@ -55,12 +48,17 @@ class PythonSession:
         # inside con.sql() and the projection reads their materialized result.
         try:
             rel = self.con.sql(sql)
-            if rel is None or self._is_change_count(sql, rel):
-                return Result(None, None, [])
-            rows = rel.project(CAST_ALL).fetchall()
-        except Exception as e:
+            rows = [] if rel is None else rel.project(CAST_ALL).fetchall()
+        except Exception as e:  # any failure, engine or binding layer, is the statement's error
             return Result(str(e), None, [])
+        if rel is None or self._is_change_count(sql, rel):
+            return Result(None, None, [])
         return Result(None, len(rel.columns), [["NULL" if v is None else v for v in row] for row in rows])
+
+    def statement(self, sql):
+        # Not con.execute(): it returns once the first rows are ready, so an error in a later chunk of a
+        # SELECT would go unseen; fetching the whole result runs every statement to its end.
+        return self.query(sql).error
 
     def _is_change_count(self, sql, rel):
         """True for the row-count result of INSERT/UPDATE/DELETE/CREATE...: duckdb 2.0 returns it from
@@ -85,6 +83,7 @@ class _PipeReader(threading.Thread):
         super().__init__(daemon=True)
         self.stream, self.cond = stream, cond
         self.buf = bytearray()
+        self.searched = 0  # bytes of buf already known not to start a marker, so big outputs are scanned once
         self.eof = False
         self.start()
 
@@ -101,11 +100,13 @@ class _PipeReader(threading.Thread):
 
     def take_until(self, marker):
         """Removes and returns the bytes before marker (and the marker), or None if it has not arrived."""
-        at = self.buf.find(marker)
+        at = self.buf.find(marker, self.searched)
         if at < 0:
+            self.searched = max(0, len(self.buf) - len(marker) + 1)
             return None
         data = bytes(self.buf[:at])
         del self.buf[: at + len(marker)]
+        self.searched = 0
         return data
 
 
@@ -158,6 +159,7 @@ class CliSession:
             raise SessionLost(self._death_report()) from None
         deadline = time.monotonic() + self.timeout
         out = err = None
+        ended = False
         with self.cond:
             while True:
                 if out is None:
@@ -165,15 +167,17 @@ class CliSession:
                 if err is None:
                     err = self.err.take_until(marker)
                 if out is not None and err is not None:
-                    break
-                if (out is None and self.out.eof) or (err is None and self.err.eof):
-                    raise SessionLost(self._death_report())
+                    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace").strip()
+                ended = (out is None and self.out.eof) or (err is None and self.err.eof)
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._kill()
-                    raise SessionLost(f"CLI did not answer within {self.timeout}s (killed)")
+                if ended or remaining <= 0:
+                    break
                 self.cond.wait(remaining)
-        return out.decode("utf-8", "replace"), err.decode("utf-8", "replace").strip()
+        # Waiting for the process happens outside the lock, so the readers can keep draining its pipes.
+        if ended:
+            raise SessionLost(self._death_report())
+        self._kill()
+        raise SessionLost(f"CLI did not answer within {self.timeout}s (killed)")
 
     def _kill(self):
         try:

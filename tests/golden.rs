@@ -1,0 +1,96 @@
+//! Golden files for the planner: model definition and state in, mode, reason and SQL out.
+//! Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
+
+use incremental::model::{Column, Lookback, ModelDef, ModelState, Strategy, Target, TimeKind};
+use incremental::planner::{plan, Plan};
+
+fn col(name: &str, ty: &str) -> Column {
+    Column { name: name.into(), type_name: ty.into() }
+}
+
+fn orders_def(strategy: Strategy, key: &[&str], time: Option<&str>, lookback: Option<Lookback>) -> ModelDef {
+    ModelDef {
+        target: Target { database: "shop".into(), schema: "main".into(), table: "stg_orders".into() },
+        query: "SELECT order_id, day, amount FROM orders".into(),
+        requested_strategy: strategy.as_str().into(),
+        strategy,
+        strategy_reason: format!("strategy '{}' requested", strategy.as_str()),
+        unique_key: key.iter().map(|k| k.to_string()).collect(),
+        time_kind: time.map(|_| TimeKind::Date),
+        time_column: time.map(str::to_string),
+        lookback,
+        start: None,
+        columns: vec![col("order_id", "BIGINT"), col("day", "DATE"), col("amount", "DECIMAL(10,2)")],
+        search_path: String::new(),
+    }
+}
+
+fn built(watermark: &str) -> ModelState {
+    ModelState {
+        built: true,
+        table_exists: true,
+        columns_match: true,
+        watermark: Some(watermark.into()),
+        rebuild_reason: None,
+    }
+}
+
+fn render(p: &Plan) -> String {
+    let mut out = format!("-- mode: {}\n-- strategy: {}\n-- reason: {}\n", p.mode.as_str(), p.strategy.as_str(), p.reason);
+    if let Some(probe) = &p.probe {
+        out.push_str(&format!("\n-- probe (false: no-op)\n{probe};\n"));
+    }
+    for (i, step) in p.steps.iter().enumerate() {
+        out.push_str(&format!("\n-- step {} ({})\n{};\n", i + 1, step.kind(), step.sql()));
+    }
+    out
+}
+
+fn cases() -> Vec<(&'static str, Plan)> {
+    let days = || Some(Lookback::Interval("3 days".into()));
+    let merge = orders_def(Strategy::Merge, &["order_id"], Some("day"), days());
+    let mut with_start = orders_def(Strategy::DeleteInsert, &[], Some("day"), days());
+    with_start.start = Some("2024-01-01".into());
+    let mut integer = orders_def(Strategy::DeleteInsert, &["order_id"], Some("batch"), Some(Lookback::Integer(2)));
+    integer.columns.push(col("batch", "INTEGER"));
+    integer.time_kind = Some(TimeKind::Integer);
+    let mut quoted = orders_def(Strategy::Merge, &["order \"id\""], None, None);
+    quoted.target = Target { database: "my db".into(), schema: "select".into(), table: "Ünïcode \"t\"".into() };
+    quoted.columns = vec![col("order \"id\"", "BIGINT"), col("from", "VARCHAR")];
+    let mut redefined = built("2024-03-01");
+    redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
+    redefined.columns_match = false;
+    vec![
+        ("first_build", plan(&merge, &ModelState::default(), false)),
+        ("merge_window", plan(&merge, &built("2024-03-10"), false)),
+        ("merge_whole_query", plan(&orders_def(Strategy::Merge, &["order_id"], None, None), &built("x"), false)),
+        ("append_beyond_watermark", plan(&orders_def(Strategy::Append, &[], Some("day"), None), &built("2024-03-10"), false)),
+        ("append_keyed_lookback", plan(&orders_def(Strategy::Append, &["order_id"], Some("day"), days()), &built("2024-03-10"), false)),
+        ("delete_insert_window_start", plan(&with_start, &built("2024-03-10"), false)),
+        ("delete_insert_keyed_integer", plan(&integer, &built("41"), false)),
+        ("full_strategy_rebuild", plan(&orders_def(Strategy::Full, &[], None, None), &built("x"), false)),
+        ("full_refresh_requested", plan(&merge, &built("2024-03-10"), true)),
+        ("rebuild_after_redefinition", plan(&merge, &redefined, false)),
+        ("quoted_identifiers", plan(&quoted, &built("x"), false)),
+    ]
+}
+
+#[test]
+fn planner_output_matches_golden_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut mismatches = Vec::new();
+    for (name, p) in cases() {
+        let path = dir.join(format!("{name}.sql"));
+        let actual = render(&p);
+        if update {
+            std::fs::write(&path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        if expected != actual {
+            mismatches.push(format!("{name}:\n{actual}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "golden mismatch (UPDATE_GOLDEN=1 to regenerate):\n{}", mismatches.join("\n"));
+}
