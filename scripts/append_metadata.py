@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns a cdylib into a loadable .duckdb_extension by appending DuckDB's 534-byte metadata footer."""
 import argparse
+import os
 import shutil
 
 WASM_HEADER = bytes([0x00, 0x93, 0x04, 0x10]) + b"duckdb_signature" + bytes([0x80, 0x04])
@@ -32,9 +33,12 @@ def main() -> None:
     ap.add_argument("--c-api-version", default="v1.2.0")
     ap.add_argument("--platform", default="linux_amd64")
     args = ap.parse_args()
-    shutil.copyfile(args.library, args.output)
-    with open(args.output, "ab") as out:
+    # Written beside the target and renamed over it: a process that has the old file loaded keeps its copy.
+    partial = args.output + ".partial"
+    shutil.copyfile(args.library, partial)
+    with open(partial, "ab") as out:
         out.write(footer(args.extension_version, args.c_api_version, args.platform))
+    os.replace(partial, args.output)
 
 
 if __name__ == "__main__":

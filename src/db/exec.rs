@@ -20,7 +20,7 @@ pub struct Outcome {
 fn guard_error(def: &ModelDef, guard: Guard, found: &str) -> Error {
     let detail = match guard {
         Guard::NullTime => format!(
-            "{found} rows of the query have a NULL time_column \"{}\"; filter them out or coalesce them in the query",
+            "the query returned NULL in time_column \"{}\" for {found} row(s); filter them out or coalesce them in the query",
             def.time_column.as_deref().unwrap_or_default()
         ),
         Guard::DuplicateKey => format!(

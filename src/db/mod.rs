@@ -95,7 +95,15 @@ impl Session<'_> {
 
     /// Fails when the query no longer returns the columns the model was defined with.
     pub fn check_query_columns(&self, def: &ModelDef) -> Result<()> {
-        let now = self.describe(&def.name(), &def.query)?;
+        let now = self.describe(&def.name(), &def.query).map_err(|e| match e {
+            Error::BadQuery { model, detail } => Error::RefreshFailed {
+                model,
+                detail: format!(
+                    "its query no longer binds ({detail}); fix the source tables or redefine the model with incremental_create(..., replace := true)"
+                ),
+            },
+            other => other,
+        })?;
         if same_columns(&now, &def.columns) {
             return Ok(());
         }

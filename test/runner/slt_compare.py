@@ -24,7 +24,8 @@ def _indent(text):
 
 
 def _render(value):
-    return "(empty)" if value == "" else value
+    """DuckDB's runner spelling: (empty) for the empty string, \\0 for a NUL character."""
+    return "(empty)" if value == "" else value.replace("\0", "\\0")
 
 
 def _value_eq(expected, actual, real):
@@ -63,9 +64,20 @@ def _expected_rows(lines, ncols, nactual):
 
 
 def _match_unordered(expected, actual, types):
-    """Multiset match so that tolerance and whole-line rows work regardless of how either side sorts."""
-    unused = list(actual)
+    """Multiset match: identical rows pair up through a dict, and only the rows left over (those needing the
+    real-number tolerance, or written as whole lines) are compared pairwise, so large results stay fast."""
+    pool = {}
+    for row in actual:
+        pool.setdefault(tuple(row), []).append(row)
+    left = []
     for row in expected:
+        same = pool.get(tuple(row)) if isinstance(row, list) else None
+        if same:
+            same.pop()
+        else:
+            left.append(row)
+    unused = [row for rows in pool.values() for row in rows]
+    for row in left:
         for i, candidate in enumerate(unused):
             if _row_eq(row, candidate, types):
                 del unused[i]
