@@ -4,8 +4,9 @@ import argparse
 import os
 import sys
 import time
+import traceback
 
-from slt_exec import FileRun
+from slt_exec import FileRun, Outcome
 from slt_hosts import session_factory
 
 
@@ -59,7 +60,10 @@ def main(argv):
         if args.verbose:
             print(f"RUN  {path}", flush=True)
         started = time.monotonic()
-        outcome = FileRun(path, open_session, args.extension, args.keep_going, log).run()
+        try:
+            outcome = FileRun(path, open_session, args.extension, args.keep_going, log).run()
+        except Exception:  # a runner or host-library fault fails this file, the other files still run
+            outcome = Outcome("FAIL", [f"runner error:\n{traceback.format_exc().rstrip()}"], 0)
         counts[outcome.status] += 1
         executed += outcome.executed
         elapsed = f" ({time.monotonic() - started:.1f}s)" if args.verbose else ""

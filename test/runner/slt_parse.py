@@ -95,9 +95,9 @@ def _block(lines, i):
 
 def _split_result(block):
     """Splits a record body at its ---- line into (sql lines, expected lines or None)."""
-    if "----" in block:
-        at = block.index("----")
-        return block[:at], block[at + 1:]
+    for at, line in enumerate(block):
+        if line.strip() == "----":
+            return block[:at], block[at + 1:]
     return block, None
 
 
@@ -162,7 +162,7 @@ def _simple(tokens, lineno):
             return Sleep(lineno, directive, float(args[0]) * SLEEP_UNITS[args[1]])
         except ValueError:
             raise ParseError(lineno, f"bad sleep duration {args[0]!r}") from None
-    raise ParseError(lineno, f"unsupported directive {' '.join(tokens)!r}")
+    raise ParseError(lineno, f"unsupported directive {directive!r}")
 
 
 def _loop(tokens, lineno):
