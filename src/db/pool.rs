@@ -10,7 +10,8 @@ use super::sql::sql_error;
 use crate::error::{Error, Result};
 
 const POOL_SIZE: usize = 4;
-const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// How soon a closed database is released; one cached statement per period costs well under 1% of a core.
+const WATCH_EVERY: Duration = Duration::from_millis(10);
 
 /// A fixed set of connections to the database the extension was loaded into.
 pub struct Pool {
@@ -79,10 +80,10 @@ impl Pool {
         let Some(conn) = free.last_mut() else {
             return false;
         };
-        match conn.query_row("SELECT count FROM duckdb_connection_count()", [], |r| r.get::<_, u64>(0)) {
-            Ok(count) => count as usize <= POOL_SIZE,
-            Err(_) => false,
-        }
+        let count = conn
+            .prepare_cached("SELECT count FROM duckdb_connection_count()")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, u64>(0)));
+        count.is_ok_and(|c| c as usize <= POOL_SIZE)
     }
 
     fn release(&self) {
