@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use duckdb::{ffi, Connection};
 
@@ -10,14 +10,17 @@ use super::sql::sql_error;
 use crate::error::{Error, Result};
 
 const POOL_SIZE: usize = 4;
-/// How soon a closed database is released; one cached statement per period costs well under 1% of a core.
-const WATCH_EVERY: Duration = Duration::from_millis(10);
+/// How soon a closed database is released: every 10 ms right after the extension was used (scripts close the
+/// database right after their last refresh), slowing to 250 ms when idle, since each check is a query.
+const WATCH_FAST: Duration = Duration::from_millis(10);
+const WATCH_IDLE: Duration = Duration::from_millis(250);
 
 /// A fixed set of connections to the database the extension was loaded into.
 pub struct Pool {
     free: Mutex<Vec<Connection>>,
     returned: Condvar,
     closed: AtomicBool,
+    last_used: Mutex<Instant>,
 }
 
 impl Pool {
@@ -32,7 +35,7 @@ impl Pool {
             conns.push(first.try_clone().map_err(|e| sql_error("opening a connection", e))?);
         }
         conns.push(first);
-        Ok(Pool { free: Mutex::new(conns), returned: Condvar::new(), closed: AtomicBool::new(false) })
+        Ok(Pool { free: Mutex::new(conns), returned: Condvar::new(), closed: AtomicBool::new(false), last_used: Mutex::new(Instant::now()) })
     }
 
     /// Runs `f` on a pool connection, waiting for one to be free.
@@ -50,6 +53,9 @@ impl Pool {
             }
         };
         let outcome = f(&conn);
+        if let Ok(mut last) = self.last_used.lock() {
+            *last = Instant::now();
+        }
         if let Ok(mut free) = self.free.lock() {
             free.push(conn);
         }
@@ -62,12 +68,18 @@ impl Pool {
     pub fn start_watchdog(self: &std::sync::Arc<Self>) {
         let pool = self.clone();
         std::thread::spawn(move || loop {
-            std::thread::sleep(WATCH_EVERY);
+            std::thread::sleep(pool.watch_period());
             if pool.only_pool_connections_left() {
                 pool.release();
                 return;
             }
         });
+    }
+
+    /// The period grows with the time since the extension was last used: a twentieth of it, within bounds.
+    fn watch_period(&self) -> Duration {
+        let idle = self.last_used.lock().map(|t| t.elapsed()).unwrap_or(WATCH_IDLE);
+        (idle / 20).clamp(WATCH_FAST, WATCH_IDLE)
     }
 
     fn only_pool_connections_left(&self) -> bool {
