@@ -73,37 +73,34 @@ fn has_catalog(conn: &Connection, db: &str) -> Result<bool> {
     Ok(databases(conn)?.iter().any(|d| d.eq_ignore_ascii_case(db)))
 }
 
+/// Matches one model's rows, bound to its schema and table name; names compare case-insensitively, as in DuckDB.
+const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
+
 const STORED_COLUMNS: &str =
     "definition, built, watermark, rebuild_reason, epoch_us(last_refresh_at), last_mode, status";
 
-fn stored_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<(String, Stored)> {
+fn stored_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<Stored> {
     let json: String = r.get(0)?;
     let def: ModelDef = serde_json::from_str(&json)
         .map_err(|e| duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Text, Box::new(e)))?;
-    Ok((
-        json,
-        Stored {
-            def,
-            built: r.get(1)?,
-            watermark: r.get(2)?,
-            rebuild_reason: r.get(3)?,
-            last_refresh_us: r.get(4)?,
-            last_mode: r.get(5)?,
-            status: r.get(6)?,
-        },
-    ))
+    Ok(Stored {
+        def,
+        built: r.get(1)?,
+        watermark: r.get(2)?,
+        rebuild_reason: r.get(3)?,
+        last_refresh_us: r.get(4)?,
+        last_mode: r.get(5)?,
+        status: r.get(6)?,
+    })
 }
 
 pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
     if !has_catalog(conn, &target.database)? {
         return Ok(None);
     }
-    let sql = format!(
-        "SELECT {STORED_COLUMNS} FROM {} WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
-        table(&target.database, "models")
-    );
+    let sql = format!("SELECT {STORED_COLUMNS} FROM {} WHERE {THIS_MODEL}", table(&target.database, "models"));
     let found = rows(conn, &sql, &[&target.schema, &target.table], stored_from_row)?;
-    Ok(found.into_iter().next().map(|(_, s)| s))
+    Ok(found.into_iter().next())
 }
 
 /// Every model in every database with a catalog.
@@ -111,7 +108,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     let mut out = Vec::new();
     for db in databases(conn)? {
         let sql = format!("SELECT {STORED_COLUMNS} FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
-        out.extend(rows(conn, &sql, &[], stored_from_row)?.into_iter().map(|(_, s)| s));
+        out.extend(rows(conn, &sql, &[], stored_from_row)?);
     }
     Ok(out)
 }
@@ -129,7 +126,7 @@ pub fn save_definition(conn: &Connection, def: &ModelDef, rebuild_reason: Option
         .execute(
             &format!(
                 "UPDATE {models} SET definition = ?, rebuild_reason = coalesce(?, rebuild_reason), updated_at = now(),
-                 schema_name = ?, table_name = ? WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)"
+                 schema_name = ?, table_name = ? WHERE {THIS_MODEL}"
             ),
             duckdb::params![json, rebuild_reason, t.schema, t.table, t.schema, t.table],
         )
@@ -149,7 +146,7 @@ pub fn save_refresh(conn: &Connection, target: &Target, run: &Run) -> Result<()>
     conn.execute(
         &format!(
             "UPDATE {} SET built = TRUE, watermark = ?, rebuild_reason = NULL, last_refresh_at = now(), last_mode = ?,
-             status = 'ok' WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+             status = 'ok' WHERE {THIS_MODEL}",
             table(&target.database, "models")
         ),
         duckdb::params![run.watermark_after, run.mode, target.schema, target.table],
@@ -161,10 +158,7 @@ pub fn save_refresh(conn: &Connection, target: &Target, run: &Run) -> Result<()>
 /// Records a failed refresh: the status and the history row only; data and watermark stay as they were.
 pub fn save_failure(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
     conn.execute(
-        &format!(
-            "UPDATE {} SET status = 'failed' WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
-            table(&target.database, "models")
-        ),
+        &format!("UPDATE {} SET status = 'failed' WHERE {THIS_MODEL}", table(&target.database, "models")),
         duckdb::params![target.schema, target.table],
     )
     .map_err(|e| sql_error("storing the refresh state", e))?;
@@ -199,10 +193,7 @@ fn add_history(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
 pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
     for name in ["models", "history"] {
         conn.execute(
-            &format!(
-                "DELETE FROM {} WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
-                table(&target.database, name)
-            ),
+            &format!("DELETE FROM {} WHERE {THIS_MODEL}", table(&target.database, name)),
             duckdb::params![target.schema, target.table],
         )
         .map_err(|e| sql_error("removing the model", e))?;
@@ -213,7 +204,7 @@ pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
 /// The columns of an existing table or view at `target`, or None when there is none.
 pub fn relation_columns(conn: &Connection, target: &Target) -> Result<Option<Vec<Column>>> {
     let params: [&dyn duckdb::ToSql; 3] = [&target.database, &target.schema, &target.table];
-    let filter = "lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
+    let filter = format!("lower(database_name) = lower(?) AND {THIS_MODEL}");
     let exists: Option<i64> = scalar(
         conn,
         &format!(
@@ -245,7 +236,7 @@ pub fn history(conn: &Connection, only: Option<&Target>) -> Result<Vec<(Target, 
         let sql = format!(
             "SELECT schema_name, table_name, run_id, epoch_us(started_at), mode, strategy, rows_inserted, rows_updated,
              rows_deleted, watermark_before, watermark_after, elapsed_ms, reason, error FROM {}
-             WHERE ? = '' OR (lower(schema_name) = lower(?) AND lower(table_name) = lower(?)) ORDER BY run_id",
+             WHERE ? = '' OR ({THIS_MODEL}) ORDER BY run_id",
             table(&db, "history")
         );
         let db2 = db.clone();

@@ -35,7 +35,12 @@ impl Pool {
             conns.push(first.try_clone().map_err(|e| sql_error("opening a connection", e))?);
         }
         conns.push(first);
-        Ok(Pool { free: Mutex::new(conns), returned: Condvar::new(), closed: AtomicBool::new(false), last_used: Mutex::new(Instant::now()) })
+        Ok(Pool {
+            free: Mutex::new(conns),
+            returned: Condvar::new(),
+            closed: AtomicBool::new(false),
+            last_used: Mutex::new(Instant::now()),
+        })
     }
 
     /// Runs `f` on a pool connection, waiting for one to be free.

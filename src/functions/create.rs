@@ -30,7 +30,9 @@ impl SqlFunction for Create {
         ("replace", ParamType::Boolean),
         ("keep_data", ParamType::Boolean),
     ];
-    const COLUMNS: &'static [(&'static str, ColType)] = super::models::DEFINITION_COLUMNS;
+    fn columns() -> Vec<(&'static str, ColType)> {
+        super::models::DEFINITION_COLUMNS.to_vec()
+    }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         let name = super::model_name(params, Self::NAME)?;

@@ -18,8 +18,9 @@ impl SqlFunction for Drop {
     const NAME: &'static str = "incremental_drop";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
     const NAMED: &'static [(&'static str, ParamType)] = &[("drop_table", ParamType::Boolean)];
-    const COLUMNS: &'static [(&'static str, ColType)] =
-        &[("model", ColType::Varchar), ("table_dropped", ColType::Boolean)];
+    fn columns() -> Vec<(&'static str, ColType)> {
+        vec![("model", ColType::Varchar), ("table_dropped", ColType::Boolean)]
+    }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         Ok(Args {

@@ -1,5 +1,6 @@
 //! `incremental_explain(name, full_refresh := false)`: the statements the next refresh would run, and why; reads only.
 
+use super::ModelArgs;
 use crate::db::{self, Pool};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
@@ -7,36 +8,28 @@ use crate::planner;
 
 pub struct Explain;
 
-pub struct Args {
-    name: String,
-    full_refresh: bool,
-    search_path: String,
-}
-
 impl SqlFunction for Explain {
-    type Args = Args;
+    type Args = ModelArgs;
     const NAME: &'static str = "incremental_explain";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
     const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
-    const COLUMNS: &'static [(&'static str, ColType)] = &[
-        ("model", ColType::Varchar),
-        ("mode", ColType::Varchar),
-        ("strategy", ColType::Varchar),
-        ("reason", ColType::Varchar),
-        ("step", ColType::BigInt),
-        ("kind", ColType::Varchar),
-        ("sql", ColType::Varchar),
-    ];
-
-    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        Ok(Args {
-            name: super::model_name(params, Self::NAME)?,
-            full_refresh: params.flag("full_refresh", false),
-            search_path: caller.search_path.clone(),
-        })
+    fn columns() -> Vec<(&'static str, ColType)> {
+        vec![
+            ("model", ColType::Varchar),
+            ("mode", ColType::Varchar),
+            ("strategy", ColType::Varchar),
+            ("reason", ColType::Varchar),
+            ("step", ColType::BigInt),
+            ("kind", ColType::Varchar),
+            ("sql", ColType::Varchar),
+        ]
     }
 
-    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+    fn bind(params: &Params, caller: &Caller) -> Result<ModelArgs> {
+        ModelArgs::bind(params, caller, Self::NAME)
+    }
+
+    fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let target = s.resolve(&args.name, &args.search_path)?;
             let stored = s.stored(&target)?;

@@ -16,22 +16,15 @@ impl SqlFunction for History {
     const NAME: &'static str = "incremental_history";
     const POSITIONAL: &'static [ParamType] = &[];
     const NAMED: &'static [(&'static str, ParamType)] = &[("name", ParamType::Varchar)];
-    const COLUMNS: &'static [(&'static str, ColType)] = &[
-        ("model", ColType::Varchar),
-        ("mode", ColType::Varchar),
-        ("strategy", ColType::Varchar),
-        ("rows_inserted", ColType::BigInt),
-        ("rows_updated", ColType::BigInt),
-        ("rows_deleted", ColType::BigInt),
-        ("watermark_before", ColType::Varchar),
-        ("watermark_after", ColType::Varchar),
-        ("elapsed_ms", ColType::Double),
-        ("reason", ColType::Varchar),
-        ("started_at", ColType::TimestampTz),
-        ("error", ColType::Varchar),
-        ("run_id", ColType::BigInt),
-        ("database", ColType::Varchar),
-    ];
+    fn columns() -> Vec<(&'static str, ColType)> {
+        let extra = [
+            ("started_at", ColType::TimestampTz),
+            ("error", ColType::Varchar),
+            ("run_id", ColType::BigInt),
+            ("database", ColType::Varchar),
+        ];
+        super::refresh::RUN_COLUMNS.iter().copied().chain(extra).collect()
+    }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         Ok(Args { name: params.named_text("name"), search_path: caller.search_path.clone() })

@@ -9,7 +9,7 @@ pub mod refresh;
 pub mod verify;
 
 use crate::error::{Error, Result};
-use crate::glue::Params;
+use crate::glue::{Caller, Params};
 
 /// The required model name in the first position.
 pub(crate) fn model_name(params: &Params, function: &str) -> Result<String> {
@@ -17,4 +17,21 @@ pub(crate) fn model_name(params: &Params, function: &str) -> Result<String> {
         .text(0)
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| Error::usage(format!("{function} needs a model name, e.g. CALL {function}('daily_revenue')")))
+}
+
+/// The arguments of the functions that act on one model: its name, resolved later as the caller would.
+pub struct ModelArgs {
+    pub name: String,
+    pub full_refresh: bool,
+    pub search_path: String,
+}
+
+impl ModelArgs {
+    pub fn bind(params: &Params, caller: &Caller, function: &str) -> Result<ModelArgs> {
+        Ok(ModelArgs {
+            name: model_name(params, function)?,
+            full_refresh: params.flag("full_refresh", false),
+            search_path: caller.search_path.clone(),
+        })
+    }
 }

@@ -42,22 +42,15 @@ impl SqlFunction for Models {
     const NAME: &'static str = "incremental_models";
     const POSITIONAL: &'static [ParamType] = &[];
     const NAMED: &'static [(&'static str, ParamType)] = &[];
-    const COLUMNS: &'static [(&'static str, ColType)] = &[
-        ("name", ColType::Varchar),
-        ("database", ColType::Varchar),
-        ("query", ColType::Varchar),
-        ("strategy", ColType::Varchar),
-        ("strategy_reason", ColType::Varchar),
-        ("unique_key", ColType::Varchar),
-        ("time_column", ColType::Varchar),
-        ("lookback", ColType::Varchar),
-        ("start", ColType::Varchar),
-        ("status", ColType::Varchar),
-        ("watermark", ColType::Varchar),
-        ("last_refresh_at", ColType::TimestampTz),
-        ("last_mode", ColType::Varchar),
-        ("pending_rebuild", ColType::Varchar),
-    ];
+    fn columns() -> Vec<(&'static str, ColType)> {
+        let state = [
+            ("watermark", ColType::Varchar),
+            ("last_refresh_at", ColType::TimestampTz),
+            ("last_mode", ColType::Varchar),
+            ("pending_rebuild", ColType::Varchar),
+        ];
+        DEFINITION_COLUMNS.iter().copied().chain(state).collect()
+    }
 
     fn bind(_: &Params, caller: &Caller) -> Result<String> {
         Ok(caller.search_path.clone())

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::ModelArgs;
 use crate::db::catalog::{self, Run};
 use crate::db::{self, exec, transaction, Pool, Session};
 use crate::error::Result;
@@ -10,12 +11,6 @@ use crate::model::Target;
 use crate::planner;
 
 pub struct Refresh;
-
-pub struct Args {
-    name: String,
-    full_refresh: bool,
-    search_path: String,
-}
 
 /// The columns of a refresh result; the history repeats them.
 pub const RUN_COLUMNS: &[(&str, ColType)] = &[
@@ -47,21 +42,19 @@ pub fn run_row(model: String, run: &Run) -> Vec<Cell> {
 }
 
 impl SqlFunction for Refresh {
-    type Args = Args;
+    type Args = ModelArgs;
     const NAME: &'static str = "incremental_refresh";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
     const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
-    const COLUMNS: &'static [(&'static str, ColType)] = RUN_COLUMNS;
-
-    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        Ok(Args {
-            name: super::model_name(params, Self::NAME)?,
-            full_refresh: params.flag("full_refresh", false),
-            search_path: caller.search_path.clone(),
-        })
+    fn columns() -> Vec<(&'static str, ColType)> {
+        RUN_COLUMNS.to_vec()
     }
 
-    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+    fn bind(params: &Params, caller: &Caller) -> Result<ModelArgs> {
+        ModelArgs::bind(params, caller, Self::NAME)
+    }
+
+    fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let target = s.resolve(&args.name, &args.search_path)?;
             let started = Instant::now();

@@ -1,5 +1,6 @@
 //! `incremental_verify(name)`: compares the table with a full recomputation of the model's query.
 
+use super::ModelArgs;
 use crate::db::{self, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
@@ -7,11 +8,6 @@ use crate::model::ModelDef;
 use crate::quote::{column_list, ident, literal, qualified};
 
 pub struct Verify;
-
-pub struct Args {
-    name: String,
-    search_path: String,
-}
 
 /// Counts rows of the recomputation missing from the table and table rows the recomputation lacks (as multisets).
 pub fn verify_sql(def: &ModelDef) -> String {
@@ -30,22 +26,24 @@ pub fn verify_sql(def: &ModelDef) -> String {
 }
 
 impl SqlFunction for Verify {
-    type Args = Args;
+    type Args = ModelArgs;
     const NAME: &'static str = "incremental_verify";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
     const NAMED: &'static [(&'static str, ParamType)] = &[];
-    const COLUMNS: &'static [(&'static str, ColType)] = &[
-        ("model", ColType::Varchar),
-        ("rows_missing", ColType::BigInt),
-        ("rows_extra", ColType::BigInt),
-        ("ok", ColType::Boolean),
-    ];
-
-    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        Ok(Args { name: super::model_name(params, Self::NAME)?, search_path: caller.search_path.clone() })
+    fn columns() -> Vec<(&'static str, ColType)> {
+        vec![
+            ("model", ColType::Varchar),
+            ("rows_missing", ColType::BigInt),
+            ("rows_extra", ColType::BigInt),
+            ("ok", ColType::Boolean),
+        ]
     }
 
-    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+    fn bind(params: &Params, caller: &Caller) -> Result<ModelArgs> {
+        ModelArgs::bind(params, caller, Self::NAME)
+    }
+
+    fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let target = s.resolve(&args.name, &args.search_path)?;
             let stored = s.stored(&target)?;

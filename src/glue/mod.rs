@@ -53,7 +53,7 @@ pub trait SqlFunction: 'static {
     const NAME: &'static str;
     const POSITIONAL: &'static [ParamType];
     const NAMED: &'static [(&'static str, ParamType)];
-    const COLUMNS: &'static [(&'static str, ColType)];
+    fn columns() -> Vec<(&'static str, ColType)>;
     fn bind(params: &Params, caller: &Caller) -> Result<Self::Args>;
     fn run(args: &Self::Args, pool: &Pool) -> Result<Vec<Vec<Cell>>>;
 }
@@ -111,8 +111,8 @@ unsafe extern "C" fn bind<F: SqlFunction>(info: ffi::duckdb_bind_info) {
     let outcome = guarded(|| F::bind(&params_of::<F>(info), &caller_of(info)));
     match outcome {
         Ok(args) => {
-            for (name, ty) in F::COLUMNS {
-                let mut t = values::logical_type(values::col_type_id(*ty));
+            for (name, ty) in F::columns() {
+                let mut t = values::logical_type(values::col_type_id(ty));
                 let c = values::c_string(name);
                 ffi::duckdb_bind_add_result_column(info, c.as_ptr(), t);
                 ffi::duckdb_destroy_logical_type(&mut t);
