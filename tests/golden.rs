@@ -36,7 +36,8 @@ fn built(watermark: &str) -> ModelState {
 }
 
 fn render(p: &Plan) -> String {
-    let mut out = format!("-- mode: {}\n-- strategy: {}\n-- reason: {}\n", p.mode.as_str(), p.strategy.as_str(), p.reason);
+    let mut out =
+        format!("-- mode: {}\n-- strategy: {}\n-- reason: {}\n", p.mode.as_str(), p.strategy.as_str(), p.reason);
     if let Some(probe) = &p.probe {
         out.push_str(&format!("\n-- probe (false: no-op)\n{probe};\n"));
     }
@@ -64,8 +65,14 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("first_build", plan(&merge, &ModelState::default(), false)),
         ("merge_window", plan(&merge, &built("2024-03-10"), false)),
         ("merge_whole_query", plan(&orders_def(Strategy::Merge, &["order_id"], None, None), &built("x"), false)),
-        ("append_beyond_watermark", plan(&orders_def(Strategy::Append, &[], Some("day"), None), &built("2024-03-10"), false)),
-        ("append_keyed_lookback", plan(&orders_def(Strategy::Append, &["order_id"], Some("day"), days()), &built("2024-03-10"), false)),
+        (
+            "append_beyond_watermark",
+            plan(&orders_def(Strategy::Append, &[], Some("day"), None), &built("2024-03-10"), false),
+        ),
+        (
+            "append_keyed_lookback",
+            plan(&orders_def(Strategy::Append, &["order_id"], Some("day"), days()), &built("2024-03-10"), false),
+        ),
         ("delete_insert_window_start", plan(&with_start, &built("2024-03-10"), false)),
         ("delete_insert_keyed_integer", plan(&integer, &built("41"), false)),
         ("full_strategy_rebuild", plan(&orders_def(Strategy::Full, &[], None, None), &built("x"), false)),

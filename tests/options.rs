@@ -53,14 +53,18 @@ fn errors_name_the_model_and_say_what_to_do() {
         err(CreateOptions { strategy: Some("merge".into()), ..Default::default() }),
         "incremental: model m: strategy 'merge' needs unique_key; pass unique_key := 'column', or use strategy := 'delete+insert' with a time_column"
     );
-    assert!(err(CreateOptions { unique_key: text("nope"), ..Default::default() })
-        .contains("unique_key column \"nope\" is not an output column of the query (columns: order_id, day, amount, batch)"));
+    assert!(err(CreateOptions { unique_key: text("nope"), ..Default::default() }).contains(
+        "unique_key column \"nope\" is not an output column of the query (columns: order_id, day, amount, batch)"
+    ));
     assert!(err(CreateOptions { time_column: Some("amount".into()), ..Default::default() })
         .contains("time_column \"amount\" has type DOUBLE; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column"));
-    assert!(err(CreateOptions { strategy: Some("upsert".into()), ..Default::default() }).contains("unknown strategy 'upsert'"));
+    assert!(err(CreateOptions { strategy: Some("upsert".into()), ..Default::default() })
+        .contains("unknown strategy 'upsert'"));
     assert!(err(CreateOptions { strategy: Some("delete+insert".into()), ..Default::default() })
         .contains("needs a unique_key or a time_column"));
-    assert!(err(CreateOptions { lookback: text("1 day"), ..Default::default() }).contains("lookback needs a time_column"));
+    assert!(
+        err(CreateOptions { lookback: text("1 day"), ..Default::default() }).contains("lookback needs a time_column")
+    );
     assert!(err(CreateOptions {
         strategy: Some("append".into()),
         time_column: Some("day".into()),
