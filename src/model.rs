@@ -76,12 +76,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// The name users see: the table name, prefixed by the schema when it is not `main`.
+    /// The name users see and can pass back: the table name, prefixed by the schema when it is not `main`; a part
+    /// with a dot, a double quote or surrounding blanks is double-quoted.
     pub fn display(&self) -> String {
+        let part = |p: &str| {
+            if p.contains(['.', '"']) || p.trim() != p {
+                crate::quote::ident(p)
+            } else {
+                p.to_string()
+            }
+        };
         if self.schema == "main" {
-            self.table.clone()
+            part(&self.table)
         } else {
-            format!("{}.{}", self.schema, self.table)
+            format!("{}.{}", part(&self.schema), part(&self.table))
         }
     }
 }
@@ -107,6 +115,11 @@ pub struct ModelDef {
 impl ModelDef {
     pub fn name(&self) -> String {
         self.target.display()
+    }
+
+    /// The comment the extension puts on the tables it builds; a table without it is never replaced or dropped.
+    pub fn ownership_mark(&self) -> String {
+        format!("incremental model {}: built and refreshed by the incremental extension", self.name())
     }
 
     pub fn column_names(&self) -> Vec<String> {

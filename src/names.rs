@@ -1,4 +1,4 @@
-//! Resolves a model name as the caller's session would: `name`, `schema.name` or `db.schema.name`.
+//! Where a model name points, as the caller's session would resolve it: `name`, `schema.name` or `db.schema.name`.
 
 use crate::error::{Error, Result};
 use crate::model::Target;
@@ -24,50 +24,68 @@ fn search_path_entries(search_path: &str) -> Vec<String> {
     entries.into_iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect()
 }
 
-/// The caller's current database and schema: the first search_path entry, else the default database's `main`.
-pub fn current_location(search_path: &str, default_database: &str) -> (String, String) {
-    let first = search_path_entries(search_path).into_iter().next().and_then(|e| split_name(&e));
-    match first.as_deref() {
-        Some([db, schema]) => (db.clone(), schema.clone()),
-        Some([schema]) => (default_database.to_string(), schema.clone()),
-        _ => (default_database.to_string(), "main".to_string()),
+/// The (database, schema) pairs an unqualified name is looked up in: the search_path entries, or `main` of the
+/// default database when none is set (after `USE`, DuckDB looks nowhere else either).
+fn search_locations(search_path: &str, default_database: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = search_path_entries(search_path)
+        .iter()
+        .filter_map(|e| match split_name(e)?.as_slice() {
+            [db, schema] => Some((db.clone(), schema.clone())),
+            [schema] => Some((default_database.to_string(), schema.clone())),
+            _ => None,
+        })
+        .collect();
+    if out.is_empty() {
+        out.push((default_database.to_string(), "main".to_string()));
     }
+    out.dedup();
+    out
 }
 
-pub fn resolve(name: &str, search_path: &str, default_database: &str) -> Result<Target> {
+/// Where a model name may refer to, in the order DuckDB looks: `name` along the search_path; `a.name` as schema `a`
+/// of the current database, then as database `a`; `db.schema.name` exactly.
+pub fn candidates(name: &str, search_path: &str, default_database: &str) -> Result<Vec<Target>> {
     let parts = split_name(name).ok_or_else(|| {
         Error::usage(format!("'{name}' is not a valid model name; use name, schema.name or database.schema.name"))
     })?;
-    let (db, schema) = current_location(search_path, default_database);
-    let (database, schema, table) = match parts.as_slice() {
-        [t] => (db, schema, t.clone()),
-        [s, t] => (db, s.clone(), t.clone()),
-        [d, s, t] => (d.clone(), s.clone(), t.clone()),
+    let locations = search_locations(search_path, default_database);
+    let current_db = locations[0].0.clone();
+    let target =
+        |d: &str, s: &str, t: &str| Target { database: d.to_string(), schema: s.to_string(), table: t.to_string() };
+    Ok(match parts.as_slice() {
+        [t] => locations.iter().map(|(d, s)| target(d, s, t)).collect(),
+        [a, t] => vec![target(&current_db, a, t), target(a, "main", t)],
+        [d, s, t] => vec![target(d, s, t)],
         _ => {
             return Err(Error::usage(format!(
                 "'{name}' has too many parts; use name, schema.name or database.schema.name"
             )))
         }
-    };
-    Ok(Target { database, schema, table })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn first(name: &str, search_path: &str) -> (String, String, String) {
+        let t = candidates(name, search_path, "memory").unwrap().remove(0);
+        (t.database, t.schema, t.table)
+    }
+
     #[test]
-    fn resolves_against_the_callers_search_path() {
-        let t = resolve("m", "", "memory").unwrap();
-        assert_eq!((t.database.as_str(), t.schema.as_str(), t.table.as_str()), ("memory", "main", "m"));
-        let t = resolve("m", "lake.s2,memory.main", "memory").unwrap();
-        assert_eq!((t.database.as_str(), t.schema.as_str()), ("lake", "s2"));
-        let t = resolve("s.m", "lake.main", "memory").unwrap();
-        assert_eq!((t.database.as_str(), t.schema.as_str()), ("lake", "s"));
-        let t = resolve("d.s.m", "lake.main", "memory").unwrap();
-        assert_eq!(t.database, "d");
-        let t = resolve("x", "\"my,db\".main", "memory").unwrap();
-        assert_eq!(t.database, "my,db");
-        assert!(resolve("a.b.c.d", "", "memory").is_err());
+    fn looks_names_up_as_duckdb_does() {
+        let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(first("m", ""), s("memory", "main", "m"));
+        assert_eq!(first("m", "lake.s2,memory.main"), s("lake", "s2", "m"));
+        assert_eq!(candidates("m", "lake.s2,memory.main", "memory").unwrap().len(), 2);
+        assert_eq!(candidates("m", "lake.s2", "memory").unwrap().len(), 1);
+        assert_eq!(first("s.m", "lake.main"), s("lake", "s", "m"));
+        let two = candidates("lake.m", "", "memory").unwrap();
+        assert_eq!((two[1].database.as_str(), two[1].schema.as_str()), ("lake", "main"));
+        assert_eq!(first("d.s.m", "lake.main"), s("d", "s", "m"));
+        assert_eq!(first("x", "\"my,db\".main"), s("my,db", "main", "x"));
+        assert!(candidates("a.b.c.d", "", "memory").is_err());
+        assert!(candidates("a..b", "", "memory").is_err());
     }
 }

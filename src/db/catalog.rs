@@ -2,7 +2,7 @@
 
 use duckdb::Connection;
 
-use super::sql::{batch, rows, scalar, sql_error};
+use super::sql::{batch, rows, sql_error};
 use crate::error::{Error, Result};
 use crate::model::{Column, ModelDef, Target};
 use crate::quote::qualified;
@@ -201,28 +201,37 @@ pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
     Ok(())
 }
 
-/// The columns of an existing table or view at `target`, or None when there is none.
-pub fn relation_columns(conn: &Connection, target: &Target) -> Result<Option<Vec<Column>>> {
+/// A table or view found at a model's name.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub columns: Vec<Column>,
+    /// The table's comment: the extension marks the tables it builds with `ModelDef::ownership_mark`.
+    pub comment: Option<String>,
+}
+
+/// The table or view at `target`, or None when there is none.
+pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> {
     let params: [&dyn duckdb::ToSql; 3] = [&target.database, &target.schema, &target.table];
     let filter = format!("lower(database_name) = lower(?) AND {THIS_MODEL}");
-    let exists: Option<i64> = scalar(
+    let found = rows(
         conn,
         &format!(
-            "SELECT count(*) FROM (SELECT database_name, schema_name, table_name FROM duckdb_tables() UNION ALL
-             SELECT database_name, schema_name, view_name FROM duckdb_views()) WHERE {filter}"
+            "SELECT comment FROM duckdb_tables() WHERE {filter} UNION ALL
+             SELECT 'view' FROM (SELECT database_name, schema_name, view_name AS table_name FROM duckdb_views()) WHERE {filter}"
         ),
-        &params,
+        &[&target.database, &target.schema, &target.table, &target.database, &target.schema, &target.table],
+        |r| r.get::<_, Option<String>>(0),
     )?;
-    if exists.unwrap_or(0) == 0 {
+    let Some(comment) = found.into_iter().next() else {
         return Ok(None);
-    }
-    let cols = rows(
+    };
+    let columns = rows(
         conn,
         &format!("SELECT column_name, data_type FROM duckdb_columns() WHERE {filter} ORDER BY column_index"),
         &params,
         |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }),
     )?;
-    Ok(Some(cols))
+    Ok(Some(Relation { columns, comment }))
 }
 
 /// History rows, newest last, optionally for one model.

@@ -39,10 +39,36 @@ impl Session<'_> {
         }
     }
 
-    /// The model name as the caller means it.
+    /// The registered model the caller means: the first place along its search_path that holds one by that name.
     pub fn resolve(&self, name: &str, search_path: &str) -> Result<Target> {
         let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
-        names::resolve(name, search_path, &default_db)
+        for target in names::candidates(name, search_path, &default_db)? {
+            if catalog::find(self.conn, &target)?.is_some() {
+                return Ok(target);
+            }
+        }
+        Err(Error::UnknownModel { model: name.to_string() })
+    }
+
+    /// Where a new model of that name goes: the first candidate whose database and schema exist.
+    pub fn resolve_new(&self, name: &str, search_path: &str) -> Result<Target> {
+        let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
+        let candidates = names::candidates(name, search_path, &default_db)?;
+        for target in &candidates {
+            let exists: Option<i64> = sql::scalar(
+                self.conn,
+                "SELECT count(*) FROM duckdb_schemas() WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?)",
+                &[&target.database, &target.schema],
+            )?;
+            if exists.unwrap_or(0) > 0 {
+                return Ok(target.clone());
+            }
+        }
+        let first = &candidates[0];
+        Err(Error::usage(format!(
+            "model {name}: schema {}.{} does not exist; create it with CREATE SCHEMA or choose another name",
+            first.database, first.schema
+        )))
     }
 
     /// The query's output columns, found by binding it without running it.
@@ -72,18 +98,25 @@ impl Session<'_> {
         catalog::find_or_fail(self.conn, target)
     }
 
-    pub fn relation_columns(&self, target: &Target) -> Result<Option<Vec<Column>>> {
-        catalog::relation_columns(self.conn, target)
+    pub fn relation(&self, target: &Target) -> Result<Option<catalog::Relation>> {
+        catalog::relation(self.conn, target)
+    }
+
+    /// True when the model's table exists and is the one the extension built: built, and still carrying its mark.
+    pub fn owns_table(&self, stored: &Stored) -> Result<bool> {
+        let mark = stored.def.ownership_mark();
+        Ok(stored.built
+            && self.relation(&stored.def.target)?.is_some_and(|r| r.comment.as_deref() == Some(mark.as_str())))
     }
 
     /// What the planner needs to know about the model's table; refuses a table the extension did not build.
     pub fn state(&self, stored: &Stored) -> Result<ModelState> {
         let def = &stored.def;
-        let existing = self.relation_columns(&def.target)?;
-        if existing.is_some() && !stored.built {
+        let existing = self.relation(&def.target)?;
+        if existing.is_some() && !self.owns_table(stored)? {
             return Err(Error::NotOurTable { table: def.name() });
         }
-        let columns_match = existing.as_ref().is_some_and(|cols| same_columns(cols, &def.columns));
+        let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
         Ok(ModelState {
             built: stored.built,
             table_exists: existing.is_some(),

@@ -55,14 +55,17 @@ impl SqlFunction for Create {
 
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
-            let target = s.resolve(&args.name, &args.search_path)?;
+            let target = match s.resolve(&args.name, &args.search_path) {
+                Err(Error::UnknownModel { .. }) => s.resolve_new(&args.name, &args.search_path)?,
+                found => found?,
+            };
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;
             transaction(s.conn, || {
                 let existing = s.find(&target)?;
                 match &existing {
                     Some(_) if !args.options.replace => return Err(Error::ModelExists { model: target.display() }),
-                    None if s.relation_columns(&target)?.is_some() => {
+                    None if s.relation(&target)?.is_some() => {
                         return Err(Error::NotOurTable { table: target.display() })
                     }
                     _ => {}

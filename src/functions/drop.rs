@@ -36,16 +36,18 @@ impl SqlFunction for Drop {
             transaction(s.conn, || {
                 let stored = s.stored(&target)?;
                 // Only a table this extension built is dropped; one a user made under the same name stays.
-                let ours = stored.built && s.relation_columns(&target)?.is_some();
+                let ours = s.owns_table(&stored)?;
                 let dropped = args.drop_table && ours;
-                if dropped {
-                    let t = &stored.def.target;
-                    s.conn
-                        .execute_batch(&format!("DROP TABLE {}", qualified(&[&t.database, &t.schema, &t.table])))
-                        .map_err(|e| Error::Sql {
-                            context: format!("dropping the table of model {}", t.display()),
-                            detail: e.to_string(),
-                        })?;
+                let t = &stored.def.target;
+                let table = qualified(&[&t.database, &t.schema, &t.table]);
+                // A kept table becomes the user's: it loses the mark that made it the extension's.
+                let sql =
+                    if dropped { format!("DROP TABLE {table}") } else { format!("COMMENT ON TABLE {table} IS NULL") };
+                if ours {
+                    s.conn.execute_batch(&sql).map_err(|e| Error::Sql {
+                        context: format!("dropping the table of model {}", t.display()),
+                        detail: e.to_string(),
+                    })?;
                 }
                 catalog::remove(s.conn, &target)?;
                 Ok(vec![vec![stored.def.name().into(), Cell::Bool(dropped)]])

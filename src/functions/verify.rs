@@ -48,7 +48,7 @@ impl SqlFunction for Verify {
             let target = s.resolve(&args.name, &args.search_path)?;
             let stored = s.stored(&target)?;
             let model = stored.def.name();
-            if !stored.built || s.relation_columns(&target)?.is_none() {
+            if !s.owns_table(&stored)? {
                 return Err(Error::usage(format!(
                     "model {model} has not been built yet; run CALL incremental_refresh('{model}') first"
                 )));

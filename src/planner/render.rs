@@ -112,6 +112,11 @@ fn insert_from(def: &ModelDef, source: &str) -> String {
     format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {source}", target(def))
 }
 
+/// Marks a table as built by the extension, so that it is never mistaken for a user's table of the same name.
+fn mark(def: &ModelDef) -> Step {
+    Step::Run(format!("COMMENT ON TABLE {} IS {}", target(def), literal(&def.ownership_mark())))
+}
+
 fn start_filter(def: &ModelDef) -> Option<String> {
     let (tc, start, ty) = (def.time_column.as_ref()?, def.start.as_ref()?, def.time_type()?);
     Some(format!("(q.{tc} >= CAST({} AS {ty}) OR q.{tc} IS NULL)", literal(start), tc = ident(tc)))
@@ -122,7 +127,8 @@ pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
     let t = target(def);
     let wher = start_filter(def).map(|f| format!(" WHERE {f}")).unwrap_or_default();
     if !state.table_exists {
-        let mut steps = vec![Step::Run(format!("CREATE TABLE {t} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query))];
+        let mut steps =
+            vec![Step::Run(format!("CREATE TABLE {t} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query)), mark(def)];
         steps.extend(checks(def, &t));
         steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
         steps.extend(watermark(def, &t, None));
@@ -137,6 +143,7 @@ pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
         steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {t}")));
     }
     steps.push(Step::Run(format!("CREATE OR REPLACE TABLE {t} AS SELECT * FROM {NEW}")));
+    steps.push(mark(def));
     steps.extend(watermark(def, &t, None));
     steps.push(Step::Run(format!("DROP TABLE {NEW}")));
     steps

@@ -16,10 +16,17 @@ DEDUP = (
     "SELECT id, k, ts, amount FROM events "
     "QUALIFY row_number() OVER (PARTITION BY id ORDER BY ts DESC, version DESC) = 1"
 )
-DAILY = "SELECT day, sum(amount) AS revenue, count(*) AS n, count(DISTINCT k) AS ks FROM events GROUP BY day"
+# The HAVING clauses drop some groups, so keys vanish from the query and come back as rows arrive.
+DAILY = (
+    "SELECT day, sum(amount) AS revenue, count(*) AS n, count(DISTINCT k) AS ks FROM events GROUP BY day "
+    "HAVING count(*) % 5 <> 0"
+)
 LOG = "SELECT id, k, ts, amount, version FROM events"
 LINES = "SELECT k, ts, amount FROM events"
-PER_K = "SELECT k, sum(amount) AS total, count(*) AS n, max(ts) AS last_ts FROM events GROUP BY k"
+PER_K = (
+    "SELECT k, sum(amount) AS total, count(*) AS n, max(ts) AS last_ts FROM events GROUP BY k HAVING count(*) % 4 <> 0"
+)
+RANDOM = object()
 
 
 class Model:
@@ -48,7 +55,7 @@ class Model:
 
 
 MODELS = [
-    Model("append_log", LOG, "append", "append", time="ts", late=False, versions=False),
+    Model("append_log", LINES, "append", "append", time="ts", late=False, versions=False),
     Model("append_keyed", DEDUP, "append", "append", key=["id"], time="ts", lookback_days=1),
     Model("merge_time", DEDUP, "merge", "merge", key=["id"], time="ts", lookback_days=1),
     Model("merge_whole", PER_K, "merge", "merge", key=["k"], deletes="any"),
@@ -125,14 +132,18 @@ class Stream:
     def _between(self, lo, hi):
         return lo + timedelta(minutes=self.rng.randint(0, max(0, int((hi - lo).total_seconds() // 60))))
 
-    def _row(self, id_, ts, k=None, amount=None):
+    def _row(self, id_, ts, k=RANDOM, amount=RANDOM):
         version = self.version.get(id_, 0) + 1
         self.version[id_] = version
         self.best[id_] = max(ts, self.best.get(id_, ts))
-        k = self.rng.randint(1, 12) if k is None else k
-        amount = Decimal(self.rng.randint(-2000, 50000)) / 100 if amount is None else amount
+        rng = self.rng
+        if k is RANDOM:  # a few NULL keys and amounts: keys compare with IS NOT DISTINCT FROM
+            k = None if rng.random() < 0.04 else rng.randint(1, 12)
+        if amount is RANDOM:
+            amount = None if rng.random() < 0.04 else Decimal(rng.randint(-2000, 50000)) / 100
         self.rows[(id_, version)] = (k, ts, amount)
-        return f"({id_}, {k}, TIMESTAMP '{ts}', DATE '{ts.date()}', {amount}, {version})"
+        k_sql, amount_sql = ("NULL" if v is None else str(v) for v in (k, amount))
+        return f"({id_}, {k_sql}, TIMESTAMP '{ts}', DATE '{ts.date()}', {amount_sql}, {version})"
 
     def _new_id(self):
         self.next_id += 1
@@ -149,6 +160,10 @@ class Stream:
             bound = self._late_bound()
             start = self.now
             for _ in range(rng.randint(0, 40)):  # in order: strictly after every time so far
+                if values and rng.random() < 0.1:  # an exact copy of the previous row, under a new id
+                    k, ts, amount = self.rows[(self.next_id - 1, 1)]
+                    values.append(self._row(self._new_id(), ts, k, amount))
+                    continue
                 ts = start + timedelta(minutes=rng.randint(1, 600))
                 values.append(self._row(self._new_id(), ts))
                 self.now = max(self.now, ts)
@@ -165,8 +180,8 @@ class Stream:
                     self.now = ts
                 else:
                     ts = self._between(bound, self.seen)
-                k = self.rows.get((id_, self.version[id_]), (None,))[0] if rng.random() < 0.5 else None
-                values.append(self._row(id_, ts, k=k))
+                newest = self.rows.get((id_, self.version[id_]))
+                values.append(self._row(id_, ts, k=newest[0] if newest and rng.random() < 0.5 else RANDOM))
             recent = [r for r in self.rows.items() if r[1][1] >= bound]
             for _ in range(rng.randint(0, 4) if self.late and recent else 0):  # exact copies, new ids
                 (_, _), (k, ts, amount) = rng.choice(recent)

@@ -25,8 +25,11 @@ SELECT count(*) FROM "shop"."main"."stg_orders" AS t WHERE TRUE AND NOT EXISTS (
 -- step 7 (run)
 CREATE OR REPLACE TABLE "shop"."main"."stg_orders" AS SELECT * FROM "temp"."main"."__incremental_new";
 
--- step 8 (watermark)
+-- step 8 (run)
+COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: built and refreshed by the incremental extension';
+
+-- step 9 (watermark)
 SELECT CAST(CAST(max("day") AS DATE) AS VARCHAR) FROM "shop"."main"."stg_orders";
 
--- step 9 (run)
+-- step 10 (run)
 DROP TABLE "temp"."main"."__incremental_new";

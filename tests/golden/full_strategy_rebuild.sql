@@ -17,4 +17,7 @@ SELECT count(*) FROM (SELECT "order_id", "day", "amount" FROM "shop"."main"."stg
 CREATE OR REPLACE TABLE "shop"."main"."stg_orders" AS SELECT * FROM "temp"."main"."__incremental_new";
 
 -- step 5 (run)
+COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: built and refreshed by the incremental extension';
+
+-- step 6 (run)
 DROP TABLE "temp"."main"."__incremental_new";

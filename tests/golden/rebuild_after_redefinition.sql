@@ -22,8 +22,11 @@ SELECT count(*) FROM "shop"."main"."stg_orders";
 -- step 6 (run)
 CREATE OR REPLACE TABLE "shop"."main"."stg_orders" AS SELECT * FROM "temp"."main"."__incremental_new";
 
--- step 7 (watermark)
+-- step 7 (run)
+COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: built and refreshed by the incremental extension';
+
+-- step 8 (watermark)
 SELECT CAST(CAST(max("day") AS DATE) AS VARCHAR) FROM "shop"."main"."stg_orders";
 
--- step 8 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_new";
