@@ -158,13 +158,21 @@ fn finish(def: &ModelDef, window: &Window, steps: &mut Vec<Step>) {
 pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
     steps.extend(checks(def, NEW));
-    let mut insert = insert_from(def, &format!("{NEW} AS n"));
-    if !def.unique_key.is_empty() {
-        let eq = keys_equal(def, "n", "t");
-        insert.push_str(&format!(" WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {eq})", target(def)));
+    if def.unique_key.is_empty() {
+        steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
+        finish(def, window, &mut steps);
+        return steps;
     }
-    steps.push(Step::Apply(Counter::Inserted, insert));
-    finish(def, window, &mut steps);
+    // Rows of keys already present are skipped, so the watermark comes from the rows actually inserted.
+    let eq = keys_equal(def, "n", "t");
+    steps.push(Step::Run(format!(
+        "CREATE TEMP TABLE {CHANGES} AS SELECT n.* FROM {NEW} AS n WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {eq})",
+        target(def)
+    )));
+    steps.push(Step::Apply(Counter::Inserted, insert_from(def, CHANGES)));
+    steps.extend(watermark(def, CHANGES, window.watermark_sql(def)));
+    steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
+    steps.push(Step::Run(format!("DROP TABLE {NEW}")));
     steps
 }
 
