@@ -7,6 +7,7 @@ use crate::model::{Column, Lookback, ModelDef, Strategy, Target, TimeKind};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
     Text(String),
+    Bool(bool),
     Integer(i64),
     Interval(String),
     List(Vec<ParamValue>),
@@ -19,6 +20,7 @@ impl ParamValue {
         match self {
             ParamValue::Text(t) | ParamValue::Interval(t) => t.clone(),
             ParamValue::Integer(n) => n.to_string(),
+            ParamValue::Bool(b) => b.to_string(),
             ParamValue::Other(text) => text.clone(),
             ParamValue::List(items) => items.iter().map(|i| i.text()).collect::<Vec<_>>().join(", "),
         }

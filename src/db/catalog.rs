@@ -211,7 +211,6 @@ pub struct Relation {
 
 /// The table or view at `target`, or None when there is none.
 pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> {
-    let params: [&dyn duckdb::ToSql; 3] = [&target.database, &target.schema, &target.table];
     let filter = format!("lower(database_name) = lower(?) AND {THIS_MODEL}");
     let found = rows(
         conn,
@@ -225,12 +224,9 @@ pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> 
     let Some(comment) = found.into_iter().next() else {
         return Ok(None);
     };
-    let columns = rows(
-        conn,
-        &format!("SELECT column_name, data_type FROM duckdb_columns() WHERE {filter} ORDER BY column_index"),
-        &params,
-        |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }),
-    )?;
+    // DESCRIBE names types exactly as the definition's DESCRIBE of the query did, and reads one table's metadata.
+    let table = qualified(&[&target.database, &target.schema, &target.table]);
+    let columns = rows(conn, &format!("DESCRIBE {table}"), &[], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?;
     Ok(Some(Relation { columns, comment }))
 }
 

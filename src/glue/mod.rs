@@ -40,8 +40,7 @@ impl Params {
 
     pub fn flag(&self, name: &str, default: bool) -> bool {
         match self.named.get(name) {
-            Some(ParamValue::Text(t)) | Some(ParamValue::Other(t)) => t.eq_ignore_ascii_case("true"),
-            Some(ParamValue::Integer(n)) => *n != 0,
+            Some(ParamValue::Bool(b)) => *b,
             _ => default,
         }
     }

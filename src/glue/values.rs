@@ -109,6 +109,7 @@ unsafe fn convert(value: ffi::duckdb_value) -> Option<ParamValue> {
     let type_id = ffi::duckdb_get_type_id(ffi::duckdb_get_value_type(value));
     Some(match type_id {
         ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR => ParamValue::Text(value_text(value)),
+        ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN => ParamValue::Bool(ffi::duckdb_get_bool(value)),
         ffi::DUCKDB_TYPE_DUCKDB_TYPE_TINYINT
         | ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT
         | ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER
