@@ -70,7 +70,12 @@ pub fn databases(conn: &Connection) -> Result<Vec<String>> {
 }
 
 fn has_catalog(conn: &Connection, db: &str) -> Result<bool> {
-    Ok(databases(conn)?.iter().any(|d| d.eq_ignore_ascii_case(db)))
+    let found: Option<i64> = super::sql::scalar(
+        conn,
+        "SELECT count(*) FROM duckdb_schemas() WHERE lower(database_name) = lower(?) AND schema_name = ?",
+        &[&db, &SCHEMA],
+    )?;
+    Ok(found.unwrap_or(0) > 0)
 }
 
 /// Matches one model's rows, bound to its schema and table name; names compare case-insensitively, as in DuckDB.
@@ -226,7 +231,8 @@ pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> 
     };
     // DESCRIBE names types exactly as the definition's DESCRIBE of the query did, and reads one table's metadata.
     let table = qualified(&[&target.database, &target.schema, &target.table]);
-    let columns = rows(conn, &format!("DESCRIBE {table}"), &[], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?;
+    let columns =
+        rows(conn, &format!("DESCRIBE {table}"), &[], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?;
     Ok(Some(Relation { columns, comment }))
 }
 

@@ -40,11 +40,11 @@ impl Session<'_> {
     }
 
     /// The registered model the caller means: the first place along its search_path that holds one by that name.
-    pub fn resolve(&self, name: &str, search_path: &str) -> Result<Target> {
+    pub fn resolve(&self, name: &str, search_path: &str) -> Result<Stored> {
         let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
         for target in names::candidates(name, search_path, &default_db)? {
-            if catalog::find(self.conn, &target)?.is_some() {
-                return Ok(target);
+            if let Some(stored) = catalog::find(self.conn, &target)? {
+                return Ok(stored);
             }
         }
         Err(Error::UnknownModel { model: name.to_string() })
@@ -94,26 +94,20 @@ impl Session<'_> {
         catalog::find(self.conn, target)
     }
 
-    pub fn stored(&self, target: &Target) -> Result<Stored> {
-        catalog::find_or_fail(self.conn, target)
-    }
-
     pub fn relation(&self, target: &Target) -> Result<Option<catalog::Relation>> {
         catalog::relation(self.conn, target)
     }
 
     /// True when the model's table exists and is the one the extension built: built, and still carrying its mark.
     pub fn owns_table(&self, stored: &Stored) -> Result<bool> {
-        let mark = stored.def.ownership_mark();
-        Ok(stored.built
-            && self.relation(&stored.def.target)?.is_some_and(|r| r.comment.as_deref() == Some(mark.as_str())))
+        Ok(owns(stored, self.relation(&stored.def.target)?.as_ref()))
     }
 
     /// What the planner needs to know about the model's table; refuses a table the extension did not build.
     pub fn state(&self, stored: &Stored) -> Result<ModelState> {
         let def = &stored.def;
         let existing = self.relation(&def.target)?;
-        if existing.is_some() && !self.owns_table(stored)? {
+        if existing.is_some() && !owns(stored, existing.as_ref()) {
             return Err(Error::NotOurTable { table: def.name() });
         }
         let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
@@ -149,6 +143,11 @@ impl Session<'_> {
             ),
         })
     }
+}
+
+fn owns(stored: &Stored, relation: Option<&catalog::Relation>) -> bool {
+    let mark = stored.def.ownership_mark();
+    stored.built && relation.is_some_and(|r| r.comment.as_deref() == Some(mark.as_str()))
 }
 
 pub fn same_columns(a: &[Column], b: &[Column]) -> bool {

@@ -57,7 +57,7 @@ impl SqlFunction for Create {
         db::session(pool, &args.search_path, |s| {
             let target = match s.resolve(&args.name, &args.search_path) {
                 Err(Error::UnknownModel { .. }) => s.resolve_new(&args.name, &args.search_path)?,
-                found => found?,
+                found => found?.def.target,
             };
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;

@@ -32,9 +32,9 @@ impl SqlFunction for Drop {
 
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
-            let target = s.resolve(&args.name, &args.search_path)?;
             transaction(s.conn, || {
-                let stored = s.stored(&target)?;
+                let stored = s.resolve(&args.name, &args.search_path)?;
+                let target = stored.def.target.clone();
                 // Only a table this extension built is dropped; one a user made under the same name stays.
                 let ours = s.owns_table(&stored)?;
                 let dropped = args.drop_table && ours;

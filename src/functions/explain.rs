@@ -31,8 +31,7 @@ impl SqlFunction for Explain {
 
     fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
-            let target = s.resolve(&args.name, &args.search_path)?;
-            let stored = s.stored(&target)?;
+            let stored = s.resolve(&args.name, &args.search_path)?;
             let state = s.state(&stored)?;
             let plan = planner::plan(&stored.def, &state, args.full_refresh);
             let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {

@@ -33,12 +33,9 @@ impl SqlFunction for History {
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let only = match &args.name {
-                Some(n) => Some(s.resolve(n, &args.search_path)?),
+                Some(n) => Some(s.resolve(n, &args.search_path)?.def.target),
                 None => None,
             };
-            if let Some(t) = &only {
-                s.stored(t)?;
-            }
             Ok(catalog::history(s.conn, only.as_ref())?
                 .into_iter()
                 .map(|(target, run_id, started_us, run)| {

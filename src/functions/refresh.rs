@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::ModelArgs;
-use crate::db::catalog::{self, Run};
+use crate::db::catalog::{self, Run, Stored};
 use crate::db::{self, exec, transaction, Pool, Session};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
@@ -56,12 +56,19 @@ impl SqlFunction for Refresh {
 
     fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
-            let target = s.resolve(&args.name, &args.search_path)?;
             let started = Instant::now();
-            match transaction(s.conn, || refresh(s, &target, args.full_refresh, started)) {
-                Ok(run) => Ok(vec![run_row(target.display(), &run)]),
+            let mut target = None;
+            let outcome = transaction(s.conn, || {
+                let stored = s.resolve(&args.name, &args.search_path)?;
+                target = Some(stored.def.target.clone());
+                refresh(s, stored, args.full_refresh, started)
+            });
+            match outcome {
+                Ok((name, run)) => Ok(vec![run_row(name, &run)]),
                 Err(e) => {
-                    record_failure(s, &target, &e.to_string(), started);
+                    if let Some(t) = &target {
+                        record_failure(s, t, &e.to_string(), started);
+                    }
                     Err(e)
                 }
             }
@@ -69,8 +76,8 @@ impl SqlFunction for Refresh {
     }
 }
 
-fn refresh(s: &Session, target: &Target, full_refresh: bool, started: Instant) -> Result<Run> {
-    let stored = s.stored(target)?;
+/// Refreshes the model inside the caller's transaction; returns the model's name and the run.
+fn refresh(s: &Session, stored: Stored, full_refresh: bool, started: Instant) -> Result<(String, Run)> {
     let state = s.state(&stored)?;
     s.use_search_path(&stored.def.search_path)?;
     s.check_query_columns(&stored.def)?;
@@ -91,8 +98,8 @@ fn refresh(s: &Session, target: &Target, full_refresh: bool, started: Instant) -
         },
         error: None,
     };
-    catalog::save_refresh(s.conn, target, &run)?;
-    Ok(run)
+    catalog::save_refresh(s.conn, &stored.def.target, &run)?;
+    Ok((stored.def.name(), run))
 }
 
 /// Writes the failure to the history of a model that exists; the data and watermark were rolled back.

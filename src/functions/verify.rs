@@ -45,8 +45,7 @@ impl SqlFunction for Verify {
 
     fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
-            let target = s.resolve(&args.name, &args.search_path)?;
-            let stored = s.stored(&target)?;
+            let stored = s.resolve(&args.name, &args.search_path)?;
             let model = stored.def.name();
             if !s.owns_table(&stored)? {
                 return Err(Error::usage(format!(
