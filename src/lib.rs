@@ -1,5 +1,6 @@
 //! `incremental`: a DuckDB extension for incremental models. This file only registers the SQL functions.
 
+pub mod analysis;
 pub mod db;
 pub mod error;
 pub mod functions;
@@ -7,15 +8,17 @@ pub mod glue;
 pub mod model;
 pub mod names;
 pub mod options;
+pub mod pipeline;
 pub mod planner;
 pub mod quote;
 
-use functions::{create, drop, explain, history, models, refresh, verify};
+use functions::{create, drop, explain, history, models, refresh, refresh_all, verify};
 
 /// Registers every SQL function of the extension.
 pub fn register(r: &glue::Registrar) -> error::Result<()> {
     r.add::<create::Create>()?;
     r.add::<refresh::Refresh>()?;
+    r.add::<refresh_all::RefreshAll>()?;
     r.add::<models::Models>()?;
     r.add::<history::History>()?;
     r.add::<explain::Explain>()?;

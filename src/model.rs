@@ -110,6 +110,14 @@ pub struct ModelDef {
     pub columns: Vec<Column>,
     /// The creator's search_path, applied at every refresh so unqualified names resolve as they did.
     pub search_path: String,
+    /// False while the query reads models not built yet: the options are checked against its columns at the
+    /// first refresh.
+    #[serde(default = "validated_default")]
+    pub validated: bool,
+}
+
+fn validated_default() -> bool {
+    true
 }
 
 impl ModelDef {

@@ -227,5 +227,65 @@ pub fn build_definition(
         start,
         columns,
         search_path,
+        validated: true,
     })
+}
+
+/// A definition whose query cannot bind yet because it reads models not built yet: the options are parsed, and
+/// checked against the columns at its first refresh (`build_definition` with `options_of`).
+pub fn deferred_definition(
+    target: Target,
+    query: String,
+    opts: &CreateOptions,
+    search_path: String,
+) -> Result<ModelDef> {
+    let model = target.display();
+    let requested = opts.strategy.clone().unwrap_or_else(|| "auto".to_string());
+    let strategy_choice = parse_strategy(&model, &requested)?;
+    let unique_key = match &opts.unique_key {
+        Some(v) => key_names(&model, v)?,
+        None => Vec::new(),
+    };
+    let time_column = opts.time_column.as_ref().map(|t| t.trim().to_string());
+    if time_column.is_none() && (opts.lookback.is_some() || opts.start.is_some()) {
+        return Err(Error::option(&model, "lookback and start need a time_column; pass time_column := 'column'"));
+    }
+    let lookback = opts.lookback.as_ref().map(|v| match v {
+        ParamValue::Integer(n) => Lookback::Integer(*n),
+        other => Lookback::Interval(other.text()),
+    });
+    let (strategy, strategy_reason) =
+        choose_strategy(&model, strategy_choice, !unique_key.is_empty(), time_column.is_some(), lookback.is_some())?;
+    Ok(ModelDef {
+        target,
+        query,
+        requested_strategy: requested.trim().to_ascii_lowercase(),
+        strategy,
+        strategy_reason,
+        unique_key,
+        time_column,
+        time_kind: None,
+        lookback,
+        start: opts.start.as_ref().map(|v| v.text()),
+        columns: Vec::new(),
+        search_path,
+        validated: false,
+    })
+}
+
+/// The options a definition was made from, to check them again against the query's columns.
+pub fn options_of(def: &ModelDef) -> CreateOptions {
+    CreateOptions {
+        strategy: Some(def.requested_strategy.clone()),
+        unique_key: (!def.unique_key.is_empty())
+            .then(|| ParamValue::List(def.unique_key.iter().map(|k| ParamValue::Text(k.clone())).collect())),
+        time_column: def.time_column.clone(),
+        lookback: def.lookback.as_ref().map(|l| match l {
+            Lookback::Integer(n) => ParamValue::Integer(*n),
+            Lookback::Interval(t) => ParamValue::Interval(t.clone()),
+        }),
+        start: def.start.clone().map(ParamValue::Text),
+        replace: false,
+        keep_data: false,
+    }
 }

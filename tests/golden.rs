@@ -22,6 +22,7 @@ fn orders_def(strategy: Strategy, key: &[&str], time: Option<&str>, lookback: Op
         start: None,
         columns: vec![col("order_id", "BIGINT"), col("day", "DATE"), col("amount", "DECIMAL(10,2)")],
         search_path: String::new(),
+        validated: true,
     }
 }
 

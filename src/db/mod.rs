@@ -2,11 +2,14 @@
 
 pub mod catalog;
 pub mod exec;
+mod graph;
 mod pool;
+mod refresh;
 mod sql;
 
 use duckdb::Connection;
 
+pub use graph::cycle_error;
 pub use pool::Pool;
 pub use sql::transaction;
 
@@ -80,6 +83,18 @@ impl Session<'_> {
             Error::Sql { detail, .. } => Error::BadQuery { model: model.to_string(), detail },
             other => other,
         })
+    }
+
+    /// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
+    pub fn check_values(&self, def: &ModelDef) -> Result<()> {
+        let model = def.name();
+        if let (Some(start), Some(ty)) = (&def.start, def.time_type()) {
+            self.check_cast(&model, "start", start, ty)?;
+        }
+        if let Some(crate::model::Lookback::Interval(text)) = &def.lookback {
+            self.check_cast(&model, "lookback", text, "INTERVAL")?;
+        }
+        Ok(())
     }
 
     /// Checks that a value casts to `type_name`; `what` names the option in the error.

@@ -3,8 +3,7 @@
 use crate::db::{self, catalog, transaction, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
-use crate::model::{Lookback, ModelDef};
-use crate::options::{build_definition, check_single_statement, clean_query, CreateOptions};
+use crate::options::{build_definition, check_single_statement, clean_query, deferred_definition, CreateOptions};
 
 pub struct Create;
 
@@ -61,6 +60,12 @@ impl SqlFunction for Create {
             };
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;
+            // Bound before the transaction: a failed statement aborts a DuckDB 2.0 transaction.
+            let bound = s.describe(&target.display(), &query);
+            let waiting = match &bound {
+                Ok(_) => Vec::new(),
+                Err(_) => s.unbuilt_models_read(&query, &args.search_path)?,
+            };
             transaction(s.conn, || {
                 let existing = s.find(&target)?;
                 match &existing {
@@ -70,10 +75,17 @@ impl SqlFunction for Create {
                     }
                     _ => {}
                 }
-                let columns = s.describe(&target.display(), &query)?;
-                let def =
-                    build_definition(target.clone(), query.clone(), columns, &args.options, args.search_path.clone())?;
-                check_values(s, &def)?;
+                let (query, search_path) = (query.clone(), args.search_path.clone());
+                let def = match bound.clone() {
+                    Ok(columns) => build_definition(target.clone(), query, columns, &args.options, search_path)?,
+                    // A pipeline may be defined before it is built: a query reading models not built yet is
+                    // checked against its columns at its first refresh.
+                    Err(_) if !waiting.is_empty() => {
+                        deferred_definition(target.clone(), query, &args.options, search_path)?
+                    }
+                    Err(e) => return Err(e),
+                };
+                s.check_values(&def)?;
                 let rebuild = match &existing {
                     Some(old) if args.options.keep_data => {
                         if !db::same_columns(&old.def.columns, &def.columns) {
@@ -97,16 +109,4 @@ impl SqlFunction for Create {
             })
         })
     }
-}
-
-/// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
-fn check_values(s: &db::Session, def: &ModelDef) -> Result<()> {
-    let model = def.name();
-    if let (Some(start), Some(ty)) = (&def.start, def.time_type()) {
-        s.check_cast(&model, "start", start, ty)?;
-    }
-    if let Some(Lookback::Interval(text)) = &def.lookback {
-        s.check_cast(&model, "lookback", text, "INTERVAL")?;
-    }
-    Ok(())
 }

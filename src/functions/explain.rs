@@ -32,6 +32,22 @@ impl SqlFunction for Explain {
     fn run(args: &ModelArgs, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let stored = s.resolve(&args.name, &args.search_path)?;
+            if !stored.def.validated {
+                let waiting = s.unbuilt_models_read(&stored.def.query, &stored.def.search_path)?.join(", ");
+                let reason = format!(
+                    "it reads models not built yet ({waiting}); its plan is made at its first refresh, a full build"
+                );
+                let row = vec![
+                    stored.def.name().into(),
+                    "full".into(),
+                    stored.def.strategy.as_str().into(),
+                    reason.into(),
+                    Cell::Int(0),
+                    "waiting".into(),
+                    Cell::Null,
+                ];
+                return Ok(vec![row]);
+            }
             let state = s.state(&stored)?;
             let plan = planner::plan(&stored.def, &state, args.full_refresh);
             let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {

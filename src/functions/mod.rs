@@ -6,6 +6,7 @@ pub mod explain;
 pub mod history;
 pub mod models;
 pub mod refresh;
+pub mod refresh_all;
 pub mod verify;
 
 use crate::error::{Error, Result};

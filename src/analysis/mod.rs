@@ -1,0 +1,82 @@
+//! Reads a model's SQL without DuckDB: which relations it reads.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{visit_relations, Query, SetExpr, Statement};
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+
+/// A relation the query reads, as written: its name parts, unquoted.
+pub type RelationName = Vec<String>;
+
+fn cte_names(query: &Query, out: &mut Vec<String>) {
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            out.push(cte.alias.name.value.to_lowercase());
+            cte_names(&cte.query, out);
+        }
+    }
+    if let SetExpr::Query(inner) = query.body.as_ref() {
+        cte_names(inner, out);
+    }
+}
+
+/// The tables and views the query reads, each once, in order of appearance; names of its CTEs are left out.
+pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
+    let statements = Parser::parse_sql(&DuckDbDialect {}, query).map_err(|e| Error::BadQuery {
+        model: model.to_string(),
+        detail: format!(
+            "the extension cannot read its SQL ({e}); write it in the common SQL that sqlparser's DuckDB dialect reads"
+        ),
+    })?;
+    let mut ctes = Vec::new();
+    for statement in &statements {
+        if let Statement::Query(q) = statement {
+            cte_names(q, &mut ctes);
+        }
+    }
+    let mut found: Vec<RelationName> = Vec::new();
+    let _ = visit_relations(&statements, |name| {
+        let parts: RelationName = name.0.iter().filter_map(|p| p.as_ident().map(|i| i.value.clone())).collect();
+        let is_cte = parts.len() == 1 && ctes.contains(&parts[0].to_lowercase());
+        if !is_cte && !parts.is_empty() && !found.contains(&parts) {
+            found.push(parts);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_relations;
+
+    fn names(q: &str) -> Vec<String> {
+        source_relations("m", q).unwrap().into_iter().map(|p| p.join(".")).collect()
+    }
+
+    #[test]
+    fn finds_tables_in_joins_subqueries_and_set_operations() {
+        assert_eq!(
+            names("SELECT o.c, p.n FROM orders o JOIN lake.main.products p ON o.p = p.id GROUP BY ALL"),
+            vec!["orders", "lake.main.products"]
+        );
+        assert_eq!(
+            names("SELECT a FROM t1 UNION ALL SELECT a FROM t2 WHERE EXISTS (SELECT 1 FROM t3)"),
+            vec!["t1", "t2", "t3"]
+        );
+        assert_eq!(names("SELECT * FROM \"my schema\".\"t x\""), vec!["my schema.t x"]);
+        assert_eq!(names("SELECT a FROM t QUALIFY row_number() OVER (PARTITION BY a ORDER BY b) = 1"), vec!["t"]);
+        assert_eq!(names("FROM t SELECT a"), vec!["t"]);
+    }
+
+    #[test]
+    fn leaves_out_ctes_and_repeats() {
+        assert_eq!(
+            names("WITH x AS (SELECT * FROM a) SELECT * FROM x JOIN a USING (id) JOIN x y USING (id)"),
+            vec!["a"]
+        );
+    }
+}

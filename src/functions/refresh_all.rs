@@ -1,0 +1,37 @@
+//! `incremental_refresh_all(full_refresh := false)`: every model, each after the models it reads.
+
+use super::refresh::{run_row, RUN_COLUMNS};
+use crate::db::{self, Pool};
+use crate::error::Result;
+use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+
+pub struct RefreshAll;
+
+pub struct Args {
+    full_refresh: bool,
+    search_path: String,
+}
+
+impl SqlFunction for RefreshAll {
+    type Args = Args;
+    const NAME: &'static str = "incremental_refresh_all";
+    const POSITIONAL: &'static [ParamType] = &[];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
+
+    fn columns() -> Vec<(&'static str, ColType)> {
+        RUN_COLUMNS.to_vec()
+    }
+
+    fn bind(params: &Params, caller: &Caller) -> Result<Args> {
+        Ok(Args { full_refresh: params.flag("full_refresh", false), search_path: caller.search_path.clone() })
+    }
+
+    fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
+        db::session(pool, &args.search_path, |s| {
+            let (all, graph) = s.model_graph()?;
+            let order = graph.order().map_err(|cycle| db::cycle_error(&all, &cycle))?;
+            let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh);
+            Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
+        })
+    }
+}
