@@ -9,6 +9,7 @@ pub mod model;
 pub mod names;
 pub mod options;
 pub mod pipeline;
+pub mod placeholders;
 pub mod planner;
 pub mod quote;
 

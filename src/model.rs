@@ -130,6 +130,11 @@ impl ModelDef {
         format!("incremental model {}: built and refreshed by the incremental extension", self.name())
     }
 
+    /// The query with its placeholders set to NULL: it binds, so DuckDB and the analysis can read it.
+    pub fn bindable_query(&self) -> String {
+        crate::placeholders::bindable(&self.query)
+    }
+
     pub fn column_names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()
     }

@@ -11,6 +11,8 @@ pub enum ParamValue {
     Integer(i64),
     Interval(String),
     List(Vec<ParamValue>),
+    /// A STRUCT or a MAP: names (or keys, as text) and values.
+    Struct(Vec<(String, ParamValue)>),
     /// Any other type (a DATE, a TIMESTAMP, ...), as DuckDB renders it.
     Other(String),
 }
@@ -23,6 +25,9 @@ impl ParamValue {
             ParamValue::Bool(b) => b.to_string(),
             ParamValue::Other(text) => text.clone(),
             ParamValue::List(items) => items.iter().map(|i| i.text()).collect::<Vec<_>>().join(", "),
+            ParamValue::Struct(fields) => {
+                fields.iter().map(|(k, v)| format!("{k}: {}", v.text())).collect::<Vec<_>>().join(", ")
+            }
         }
     }
 }

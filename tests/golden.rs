@@ -2,7 +2,12 @@
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
 use incremental::model::{Column, Lookback, ModelDef, ModelState, Strategy, Target, TimeKind};
-use incremental::planner::{plan, Plan};
+use incremental::placeholders::Vars;
+use incremental::planner::{self, Plan};
+
+fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
+    planner::plan(def, state, full_refresh, &Vars::new()).unwrap()
+}
 
 fn col(name: &str, ty: &str) -> Column {
     Column { name: name.into(), type_name: ty.into() }
@@ -59,6 +64,10 @@ fn cases() -> Vec<(&'static str, Plan)> {
     let mut quoted = orders_def(Strategy::Merge, &["order \"id\""], None, None);
     quoted.target = Target { database: "my db".into(), schema: "select".into(), table: "Ünïcode \"t\"".into() };
     quoted.columns = vec![col("order \"id\"", "BIGINT"), col("from", "VARCHAR")];
+    let mut placeheld = orders_def(Strategy::DeleteInsert, &["order_id"], Some("day"), days());
+    placeheld.query =
+        "SELECT order_id, day, amount FROM orders WHERE day >= @watermark AND day < @end AND region = @region".into();
+    let region: Vars = [("region".to_string(), "eu".to_string())].into_iter().collect();
     let mut redefined = built("2024-03-01");
     redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
     redefined.columns_match = false;
@@ -80,6 +89,8 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("full_refresh_requested", plan(&merge, &built("2024-03-10"), true)),
         ("rebuild_after_redefinition", plan(&merge, &redefined, false)),
         ("quoted_identifiers", plan(&quoted, &built("x"), false)),
+        ("placeholders_first_build", planner::plan(&placeheld, &ModelState::default(), false, &region).unwrap()),
+        ("placeholders_window", planner::plan(&placeheld, &built("2024-03-10"), false, &region).unwrap()),
     ]
 }
 

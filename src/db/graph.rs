@@ -46,7 +46,10 @@ impl Session<'_> {
         let reads = (0..all.len())
             .map(|i| {
                 let def = &all[i].def;
-                reads(&def.query, &def.search_path, &default_db, &all).into_iter().filter(|&j| j != i).collect()
+                reads(&def.bindable_query(), &def.search_path, &default_db, &all)
+                    .into_iter()
+                    .filter(|&j| j != i)
+                    .collect()
             })
             .collect();
         Ok((all, Graph { reads }))

@@ -137,7 +137,7 @@ impl Session<'_> {
 
     /// Fails when the query no longer returns the columns the model was defined with.
     pub fn check_query_columns(&self, def: &ModelDef) -> Result<()> {
-        let now = self.describe(&def.name(), &def.query).map_err(|e| match e {
+        let now = self.describe(&def.name(), &def.bindable_query()).map_err(|e| match e {
             Error::BadQuery { model, detail } => Error::RefreshFailed {
                 model,
                 detail: format!(

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::Target;
 use crate::options::{build_definition, options_of};
 use crate::pipeline::Graph;
+use crate::placeholders::Vars;
 use crate::planner;
 use crate::quote::qualified;
 
@@ -18,13 +19,19 @@ fn exact_name(t: &Target) -> String {
 
 impl Session<'_> {
     /// Refreshes one model in its own transaction; a failure is rolled back and written to its history.
-    pub fn refresh_model(&self, name: &str, search_path: &str, full_refresh: bool) -> Result<(String, Run)> {
+    pub fn refresh_model(
+        &self,
+        name: &str,
+        search_path: &str,
+        full_refresh: bool,
+        vars: &Vars,
+    ) -> Result<(String, Run)> {
         let started = Instant::now();
         let mut target = None;
         let outcome = transaction(self.conn, || {
             let stored = self.resolve(name, search_path)?;
             target = Some(stored.def.target.clone());
-            self.refresh(stored, full_refresh, started)
+            self.refresh(stored, full_refresh, vars, started)
         });
         if let (Err(e), Some(t)) = (&outcome, &target) {
             self.record_failure(t, &e.to_string(), started);
@@ -40,6 +47,7 @@ impl Session<'_> {
         graph: &Graph,
         order: &[usize],
         full_refresh: impl Fn(usize) -> bool,
+        vars: &Vars,
     ) -> Vec<(String, Run)> {
         let mut out: Vec<(String, Run)> = Vec::new();
         let mut not_refreshed: Vec<usize> = Vec::new();
@@ -52,7 +60,7 @@ impl Session<'_> {
                     format!("upstream model {} was not refreshed, so this one was skipped", all[j].def.name()),
                 )),
                 None => self
-                    .refresh_model(&exact_name(&def.target), "", full_refresh(i))
+                    .refresh_model(&exact_name(&def.target), "", full_refresh(i), vars)
                     .map_err(|e| ("failed", e.to_string())),
             };
             match outcome {
@@ -74,12 +82,12 @@ impl Session<'_> {
         out
     }
 
-    fn refresh(&self, stored: Stored, full_refresh: bool, started: Instant) -> Result<(String, Run)> {
+    fn refresh(&self, stored: Stored, full_refresh: bool, vars: &Vars, started: Instant) -> Result<(String, Run)> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
         self.check_query_columns(&stored.def)?;
-        let plan = planner::plan(&stored.def, &state, full_refresh);
+        let plan = planner::plan(&stored.def, &state, full_refresh, vars)?;
         let outcome = exec::run(self.conn, &plan, &stored.def, stored.watermark.clone())?;
         let run = Run {
             mode: outcome.mode.as_str().to_string(),
@@ -104,7 +112,7 @@ impl Session<'_> {
     fn complete_definition(&self, stored: Stored) -> Result<Stored> {
         let def = &stored.def;
         self.use_search_path(&def.search_path)?;
-        let waiting = self.unbuilt_models_read(&def.query, &def.search_path)?;
+        let waiting = self.unbuilt_models_read(&def.bindable_query(), &def.search_path)?;
         if !waiting.is_empty() {
             return Err(Error::RefreshFailed {
                 model: def.name(),
@@ -115,7 +123,7 @@ impl Session<'_> {
                 ),
             });
         }
-        let columns = self.describe(&def.name(), &def.query)?;
+        let columns = self.describe(&def.name(), &def.bindable_query())?;
         let checked = build_definition(
             def.target.clone(),
             def.query.clone(),

@@ -61,10 +61,11 @@ impl SqlFunction for Create {
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;
             // Bound before the transaction: a failed statement aborts a DuckDB 2.0 transaction.
-            let bound = s.describe(&target.display(), &query);
+            let bindable = crate::placeholders::bindable(&query);
+            let bound = s.describe(&target.display(), &bindable);
             let waiting = match &bound {
                 Ok(_) => Vec::new(),
-                Err(_) => s.unbuilt_models_read(&query, &args.search_path)?,
+                Err(_) => s.unbuilt_models_read(&bindable, &args.search_path)?,
             };
             transaction(s.conn, || {
                 let existing = s.find(&target)?;
@@ -86,6 +87,7 @@ impl SqlFunction for Create {
                     Err(e) => return Err(e),
                 };
                 s.check_values(&def)?;
+                check_placeholders(&def)?;
                 let rebuild = match &existing {
                     Some(old) if args.options.keep_data => {
                         if !db::same_columns(&old.def.columns, &def.columns) {
@@ -108,5 +110,17 @@ impl SqlFunction for Create {
                 Ok(vec![super::models::definition_row(&def, if existing.is_some() { "redefined" } else { "defined" })])
             })
         })
+    }
+}
+
+/// `@watermark`, `@start` and `@end` stand for values of the time column, so a model using them needs one.
+fn check_placeholders(def: &crate::model::ModelDef) -> Result<()> {
+    let used = crate::placeholders::find(&def.query);
+    match used.iter().find(|p| crate::placeholders::BUILT_IN.contains(&p.name.as_str())) {
+        Some(p) if def.time_column.is_none() => Err(Error::option(
+            &def.name(),
+            format!("the query uses @{}, which needs a time_column; pass time_column := 'column'", p.name),
+        )),
+        _ => Ok(()),
     }
 }

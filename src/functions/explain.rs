@@ -12,7 +12,8 @@ impl SqlFunction for Explain {
     type Args = ModelArgs;
     const NAME: &'static str = "incremental_explain";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
-    const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
+    const NAMED: &'static [(&'static str, ParamType)] =
+        &[("full_refresh", ParamType::Boolean), ("vars", ParamType::Any)];
     fn columns() -> Vec<(&'static str, ColType)> {
         vec![
             ("model", ColType::Varchar),
@@ -33,7 +34,7 @@ impl SqlFunction for Explain {
         db::session(pool, &args.search_path, |s| {
             let stored = s.resolve(&args.name, &args.search_path)?;
             if !stored.def.validated {
-                let waiting = s.unbuilt_models_read(&stored.def.query, &stored.def.search_path)?.join(", ");
+                let waiting = s.unbuilt_models_read(&stored.def.bindable_query(), &stored.def.search_path)?.join(", ");
                 let reason = format!(
                     "it reads models not built yet ({waiting}); its plan is made at its first refresh, a full build"
                 );
@@ -49,7 +50,7 @@ impl SqlFunction for Explain {
                 return Ok(vec![row]);
             }
             let state = s.state(&stored)?;
-            let plan = planner::plan(&stored.def, &state, args.full_refresh);
+            let plan = planner::plan(&stored.def, &state, args.full_refresh, &args.vars)?;
             let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {
                 vec![
                     stored.def.name().into(),

@@ -11,6 +11,8 @@ pub mod verify;
 
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Params};
+use crate::options::ParamValue;
+use crate::placeholders::Vars;
 
 /// The required model name in the first position.
 pub(crate) fn model_name(params: &Params, function: &str) -> Result<String> {
@@ -25,6 +27,19 @@ pub struct ModelArgs {
     pub name: String,
     pub full_refresh: bool,
     pub search_path: String,
+    pub vars: Vars,
+}
+
+/// `vars := {'name': value, ...}` (a STRUCT or a MAP): the values of the query's `@name` placeholders, as text.
+pub(crate) fn vars(params: &Params) -> Result<Vars> {
+    match params.named.get("vars") {
+        None => Ok(Vars::new()),
+        Some(ParamValue::Struct(fields)) => Ok(fields.iter().map(|(k, v)| (k.to_lowercase(), v.text())).collect()),
+        Some(other) => Err(Error::usage(format!(
+            "vars must be a struct such as {{'start_date': '2024-01-01'}}, not {}",
+            other.text()
+        ))),
+    }
 }
 
 impl ModelArgs {
@@ -33,6 +48,7 @@ impl ModelArgs {
             name: model_name(params, function)?,
             full_refresh: params.flag("full_refresh", false),
             search_path: caller.search_path.clone(),
+            vars: vars(params)?,
         })
     }
 }

@@ -4,33 +4,40 @@ use super::refresh::{run_row, RUN_COLUMNS};
 use crate::db::{self, Pool};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
+use crate::placeholders::Vars;
 
 pub struct RefreshAll;
 
 pub struct Args {
     full_refresh: bool,
     search_path: String,
+    vars: Vars,
 }
 
 impl SqlFunction for RefreshAll {
     type Args = Args;
     const NAME: &'static str = "incremental_refresh_all";
     const POSITIONAL: &'static [ParamType] = &[];
-    const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Boolean)];
+    const NAMED: &'static [(&'static str, ParamType)] =
+        &[("full_refresh", ParamType::Boolean), ("vars", ParamType::Any)];
 
     fn columns() -> Vec<(&'static str, ColType)> {
         RUN_COLUMNS.to_vec()
     }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        Ok(Args { full_refresh: params.flag("full_refresh", false), search_path: caller.search_path.clone() })
+        Ok(Args {
+            full_refresh: params.flag("full_refresh", false),
+            search_path: caller.search_path.clone(),
+            vars: super::vars(params)?,
+        })
     }
 
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let (all, graph) = s.model_graph()?;
             let order = graph.order().map_err(|cycle| db::cycle_error(&all, &cycle))?;
-            let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh);
+            let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh, &args.vars);
             Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
         })
     }

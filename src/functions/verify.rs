@@ -5,11 +5,12 @@ use crate::db::{self, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
 use crate::model::ModelDef;
+use crate::planner;
 use crate::quote::{column_list, ident, literal, qualified};
 
 pub struct Verify;
 
-/// Counts rows of the recomputation missing from the table and table rows the recomputation lacks (as multisets).
+/// Counts rows of the recomputation (the query with its placeholders filled as for a full build) missing from the table and table rows the recomputation lacks (as multisets).
 pub fn verify_sql(def: &ModelDef) -> String {
     let cols = column_list(&def.column_names(), None);
     let t = &def.target;
@@ -29,7 +30,7 @@ impl SqlFunction for Verify {
     type Args = ModelArgs;
     const NAME: &'static str = "incremental_verify";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
-    const NAMED: &'static [(&'static str, ParamType)] = &[];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("vars", ParamType::Any)];
     fn columns() -> Vec<(&'static str, ColType)> {
         vec![
             ("model", ColType::Varchar),
@@ -55,7 +56,9 @@ impl SqlFunction for Verify {
             s.use_search_path(&stored.def.search_path)?;
             let (missing, extra) = s
                 .conn
-                .query_row(&verify_sql(&stored.def), [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .query_row(&verify_sql(&planner::fill(&stored.def, None, &args.vars)?), [], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
                 .map_err(|e| Error::Sql { context: format!("verifying model {model}"), detail: e.to_string() })?;
             Ok(vec![vec![model.into(), Cell::Int(missing), Cell::Int(extra), Cell::Bool(missing == 0 && extra == 0)]])
         })

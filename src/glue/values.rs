@@ -123,6 +123,29 @@ unsafe fn convert(value: ffi::duckdb_value) -> Option<ParamValue> {
             let items = (0..n).filter_map(|i| take_param(ffi::duckdb_get_list_child(value, i))).collect();
             ParamValue::List(items)
         }
+        ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRUCT => {
+            let ty = ffi::duckdb_get_value_type(value);
+            let n = ffi::duckdb_struct_type_child_count(ty);
+            let fields = (0..n)
+                .filter_map(|i| {
+                    let name_ptr = ffi::duckdb_struct_type_child_name(ty, i);
+                    let name = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
+                    ffi::duckdb_free(name_ptr.cast());
+                    take_param(ffi::duckdb_get_struct_child(value, i)).map(|v| (name, v))
+                })
+                .collect();
+            ParamValue::Struct(fields)
+        }
+        ffi::DUCKDB_TYPE_DUCKDB_TYPE_MAP => {
+            let n = ffi::duckdb_get_map_size(value);
+            let fields = (0..n)
+                .filter_map(|i| {
+                    let key = take_param(ffi::duckdb_get_map_key(value, i))?.text();
+                    take_param(ffi::duckdb_get_map_value(value, i)).map(|v| (key, v))
+                })
+                .collect();
+            ParamValue::Struct(fields)
+        }
         _ => ParamValue::Other(value_text(value)),
     })
 }

@@ -1,9 +1,14 @@
 //! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
 
 mod render;
+mod values;
 mod window;
 
+use crate::error::Result;
 use crate::model::{ModelDef, ModelState, Strategy};
+use crate::placeholders::Vars;
+
+pub use values::fill;
 
 pub use window::Window;
 
@@ -87,8 +92,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// Decides the mode of the next refresh and renders its statements.
-pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
+/// Decides the mode of the next refresh and renders its statements, with the query's placeholders filled.
+pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars) -> Result<Plan> {
     let full_reason = if !state.built || !state.table_exists {
         Some("first build: the table does not exist yet".to_string())
     } else if full_refresh {
@@ -105,10 +110,11 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
         None
     };
     if let Some(reason) = full_reason {
-        let steps = render::full(def, state);
-        return Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, steps };
+        let steps = render::full(&fill(def, None, vars)?, state);
+        return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, steps });
     }
     let window = Window::for_refresh(def, state.watermark.as_deref());
+    let def = &fill(def, window.bound.as_deref(), vars)?;
     let reason = format!("{}; {}", def.strategy_reason, window.describe(def));
     let probe = window.noop_probe(def);
     let steps = match def.strategy {
@@ -117,5 +123,5 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
         Strategy::DeleteInsert => render::delete_insert(def, &window),
         Strategy::Full => render::full(def, state),
     };
-    Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, steps }
+    Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, steps })
 }

@@ -1,0 +1,35 @@
+-- mode: incremental
+-- strategy: delete+insert
+-- reason: strategy 'delete+insert' requested; re-reads rows with day >= watermark 2024-03-10 minus lookback 3 days
+
+-- step 1 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
+SELECT order_id, day, amount FROM orders WHERE day >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND day < CAST(now() AS DATE) AND region = 'eu'
+) AS q WHERE (q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) OR q."day" IS NULL);
+
+-- step 2 (check)
+SELECT CAST(count(*) AS VARCHAR) FROM "temp"."main"."__incremental_new" WHERE "day" IS NULL HAVING count(*) > 0;
+
+-- step 3 (check)
+SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
+
+-- step 4 (count inserted)
+SELECT count(*) FROM "temp"."main"."__incremental_new" AS n WHERE NOT EXISTS (SELECT 1 FROM "shop"."main"."stg_orders" AS t WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
+
+-- step 5 (count updated)
+SELECT count(*) FROM "temp"."main"."__incremental_new" AS n JOIN "shop"."main"."stg_orders" AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
+
+-- step 6 (count deleted)
+SELECT count(*) FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
+
+-- step 7 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) OR EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
+
+-- step 8 (run)
+INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_new";
+
+-- step 9 (watermark)
+SELECT CAST(greatest(CAST('2024-03-10' AS DATE), CAST(max("day") AS DATE)) AS VARCHAR) FROM "temp"."main"."__incremental_new";
+
+-- step 10 (run)
+DROP TABLE "temp"."main"."__incremental_new";
