@@ -25,5 +25,6 @@ pub fn register(r: &glue::Registrar) -> error::Result<()> {
     r.add::<explain::Explain>()?;
     r.add::<verify::Verify>()?;
     r.add::<drop::Drop>()?;
+    r.add_settings()?;
     Ok(())
 }

@@ -47,6 +47,12 @@ fn render(p: &Plan) -> String {
     if let Some(probe) = &p.probe {
         out.push_str(&format!("\n-- probe (false: no-op)\n{probe};\n"));
     }
+    if let Some(cost) = &p.cost {
+        out.push_str(&format!(
+            "\n-- share of the table (over incremental_full_fraction: the full rebuild instead)\n{};\n",
+            cost.sql
+        ));
+    }
     for (i, step) in p.steps.iter().enumerate() {
         out.push_str(&format!("\n-- step {} ({})\n{};\n", i + 1, step.kind(), step.sql()));
     }

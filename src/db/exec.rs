@@ -11,6 +11,8 @@ use crate::planner::{Counter, Guard, Mode, Plan, Step};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub mode: Mode,
+    /// Set when the run chose differently from the plan's reason (a no-op, or a full rebuild for a large window).
+    pub reason: Option<String>,
     pub inserted: i64,
     pub updated: i64,
     pub deleted: i64,
@@ -31,20 +33,41 @@ fn guard_error(def: &ModelDef, guard: Guard, found: &str) -> Error {
     Error::RefreshFailed { model: def.name(), detail }
 }
 
-/// Runs the plan; the caller owns the transaction around it.
-pub fn run(conn: &Connection, plan: &Plan, def: &ModelDef, watermark: Option<String>) -> Result<Outcome> {
+/// Runs the plan; the caller owns the transaction around it. A window holding more than `full_fraction` of the table
+/// makes it a full rebuild instead.
+pub fn run(
+    conn: &Connection,
+    plan: &Plan,
+    def: &ModelDef,
+    watermark: Option<String>,
+    full_fraction: f64,
+) -> Result<Outcome> {
     let failed = |e: Error| match e {
         Error::Sql { detail, .. } => Error::RefreshFailed { model: def.name(), detail },
         other => other,
     };
-    let mut out = Outcome { mode: plan.mode, inserted: 0, updated: 0, deleted: 0, watermark };
+    let mut out = Outcome { mode: plan.mode, reason: None, inserted: 0, updated: 0, deleted: 0, watermark };
     if let Some(probe) = &plan.probe {
         if !scalar::<bool>(conn, probe, &[]).map_err(failed)?.unwrap_or(true) {
             out.mode = Mode::Noop;
+            out.reason = Some("no row beyond the watermark: nothing to do".into());
             return Ok(out);
         }
     }
-    for step in &plan.steps {
+    let mut steps = &plan.steps;
+    if let Some(cost) = plan.cost.as_ref().filter(|_| full_fraction < 1.0) {
+        let share = scalar::<f64>(conn, &cost.sql, &[]).map_err(failed)?.unwrap_or(0.0);
+        if share > full_fraction {
+            steps = &cost.full;
+            out.mode = Mode::Full;
+            out.reason = Some(format!(
+                "the window holds {:.1}% of the table, more than incremental_full_fraction ({:.1}%), so a full rebuild is cheaper",
+                share * 100.0,
+                full_fraction * 100.0
+            ));
+        }
+    }
+    for step in steps {
         match step {
             Step::Run(sql) => {
                 exec(conn, sql).map_err(failed)?;

@@ -11,6 +11,7 @@ use duckdb::Connection;
 
 pub use graph::cycle_error;
 pub use pool::Pool;
+pub use refresh::Settings;
 pub use sql::transaction;
 
 use crate::error::{Error, Result};

@@ -9,6 +9,14 @@ use crate::model::Target;
 use crate::options::{build_definition, options_of};
 use crate::pipeline::Graph;
 use crate::placeholders::Vars;
+
+/// What the caller's session sets for a refresh: placeholder values and the share of the table over which a window
+/// is rebuilt in full (`SET incremental_full_fraction`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub vars: Vars,
+    pub full_fraction: f64,
+}
 use crate::planner;
 use crate::quote::qualified;
 
@@ -24,14 +32,14 @@ impl Session<'_> {
         name: &str,
         search_path: &str,
         full_refresh: bool,
-        vars: &Vars,
+        settings: &Settings,
     ) -> Result<(String, Run)> {
         let started = Instant::now();
         let mut target = None;
         let outcome = transaction(self.conn, || {
             let stored = self.resolve(name, search_path)?;
             target = Some(stored.def.target.clone());
-            self.refresh(stored, full_refresh, vars, started)
+            self.refresh(stored, full_refresh, settings, started)
         });
         if let (Err(e), Some(t)) = (&outcome, &target) {
             self.record_failure(t, &e.to_string(), started);
@@ -47,7 +55,7 @@ impl Session<'_> {
         graph: &Graph,
         order: &[usize],
         full_refresh: impl Fn(usize) -> bool,
-        vars: &Vars,
+        settings: &Settings,
     ) -> Vec<(String, Run)> {
         let mut out: Vec<(String, Run)> = Vec::new();
         let mut not_refreshed: Vec<usize> = Vec::new();
@@ -60,7 +68,7 @@ impl Session<'_> {
                     format!("upstream model {} was not refreshed, so this one was skipped", all[j].def.name()),
                 )),
                 None => self
-                    .refresh_model(&exact_name(&def.target), "", full_refresh(i), vars)
+                    .refresh_model(&exact_name(&def.target), "", full_refresh(i), settings)
                     .map_err(|e| ("failed", e.to_string())),
             };
             match outcome {
@@ -82,13 +90,19 @@ impl Session<'_> {
         out
     }
 
-    fn refresh(&self, stored: Stored, full_refresh: bool, vars: &Vars, started: Instant) -> Result<(String, Run)> {
+    fn refresh(
+        &self,
+        stored: Stored,
+        full_refresh: bool,
+        settings: &Settings,
+        started: Instant,
+    ) -> Result<(String, Run)> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
         self.check_query_columns(&stored.def)?;
-        let plan = planner::plan(&stored.def, &state, full_refresh, vars)?;
-        let outcome = exec::run(self.conn, &plan, &stored.def, stored.watermark.clone())?;
+        let plan = planner::plan(&stored.def, &state, full_refresh, &settings.vars)?;
+        let outcome = exec::run(self.conn, &plan, &stored.def, stored.watermark.clone(), settings.full_fraction)?;
         let run = Run {
             mode: outcome.mode.as_str().to_string(),
             strategy: plan.strategy.as_str().to_string(),
@@ -98,10 +112,7 @@ impl Session<'_> {
             watermark_before: stored.watermark.clone(),
             watermark_after: outcome.watermark,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-            reason: match outcome.mode {
-                planner::Mode::Noop => "no row beyond the watermark: nothing to do".to_string(),
-                _ => plan.reason,
-            },
+            reason: outcome.reason.unwrap_or(plan.reason),
             error: None,
         };
         catalog::save_refresh(self.conn, &stored.def.target, &run)?;

@@ -50,7 +50,7 @@ impl SqlFunction for Explain {
                 return Ok(vec![row]);
             }
             let state = s.state(&stored)?;
-            let plan = planner::plan(&stored.def, &state, args.full_refresh, &args.vars)?;
+            let plan = planner::plan(&stored.def, &state, args.full_refresh, &args.settings.vars)?;
             let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {
                 vec![
                     stored.def.name().into(),
@@ -63,8 +63,12 @@ impl SqlFunction for Explain {
                 ]
             };
             let probe = plan.probe.iter().map(|p| row(0, "probe (false: no-op)", p));
+            let cost = plan
+                .cost
+                .iter()
+                .map(|c| row(0, "share of the table (over incremental_full_fraction: full rebuild)", &c.sql));
             let steps = plan.steps.iter().enumerate().map(|(i, step)| row(i + 1, step.kind(), step.sql()));
-            Ok(probe.chain(steps).collect())
+            Ok(probe.chain(cost).chain(steps).collect())
         })
     }
 }

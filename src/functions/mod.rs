@@ -9,6 +9,7 @@ pub mod refresh;
 pub mod refresh_all;
 pub mod verify;
 
+use crate::db::Settings;
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Params};
 use crate::options::ParamValue;
@@ -27,11 +28,15 @@ pub struct ModelArgs {
     pub name: String,
     pub full_refresh: bool,
     pub search_path: String,
-    pub vars: Vars,
+    pub settings: Settings,
 }
 
 /// `vars := {'name': value, ...}` (a STRUCT or a MAP): the values of the query's `@name` placeholders, as text.
-pub(crate) fn vars(params: &Params) -> Result<Vars> {
+pub(crate) fn settings(params: &Params, caller: &Caller) -> Result<Settings> {
+    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction })
+}
+
+fn vars(params: &Params) -> Result<Vars> {
     match params.named.get("vars") {
         None => Ok(Vars::new()),
         Some(ParamValue::Struct(fields)) => Ok(fields.iter().map(|(k, v)| (k.to_lowercase(), v.text())).collect()),
@@ -48,7 +53,7 @@ impl ModelArgs {
             name: model_name(params, function)?,
             full_refresh: params.flag("full_refresh", false),
             search_path: caller.search_path.clone(),
-            vars: vars(params)?,
+            settings: settings(params, caller)?,
         })
     }
 }

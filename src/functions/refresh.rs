@@ -62,7 +62,7 @@ impl SqlFunction for Refresh {
         let m = &args.model;
         db::session(pool, &m.search_path, |s| {
             if !args.upstream {
-                let (name, run) = s.refresh_model(&m.name, &m.search_path, m.full_refresh, &m.vars)?;
+                let (name, run) = s.refresh_model(&m.name, &m.search_path, m.full_refresh, &m.settings)?;
                 return Ok(vec![run_row(name, &run)]);
             }
             let wanted = s.resolve(&m.name, &m.search_path)?.def.target;
@@ -70,7 +70,7 @@ impl SqlFunction for Refresh {
             let root =
                 all.iter().position(|x| x.def.target == wanted).ok_or(Error::UnknownModel { model: m.name.clone() })?;
             let order = graph.order_from(&[root]).map_err(|cycle| db::cycle_error(&all, &cycle))?;
-            let runs = s.refresh_in_order(&all, &graph, &order, |i| i == root && m.full_refresh, &m.vars);
+            let runs = s.refresh_in_order(&all, &graph, &order, |i| i == root && m.full_refresh, &m.settings);
             Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
         })
     }

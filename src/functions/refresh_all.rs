@@ -1,17 +1,17 @@
 //! `incremental_refresh_all(full_refresh := false)`: every model, each after the models it reads.
 
 use super::refresh::{run_row, RUN_COLUMNS};
+use crate::db::Settings;
 use crate::db::{self, Pool};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
-use crate::placeholders::Vars;
 
 pub struct RefreshAll;
 
 pub struct Args {
     full_refresh: bool,
     search_path: String,
-    vars: Vars,
+    settings: Settings,
 }
 
 impl SqlFunction for RefreshAll {
@@ -29,7 +29,7 @@ impl SqlFunction for RefreshAll {
         Ok(Args {
             full_refresh: params.flag("full_refresh", false),
             search_path: caller.search_path.clone(),
-            vars: super::vars(params)?,
+            settings: super::settings(params, caller)?,
         })
     }
 
@@ -37,7 +37,7 @@ impl SqlFunction for RefreshAll {
         db::session(pool, &args.search_path, |s| {
             let (all, graph) = s.model_graph()?;
             let order = graph.order().map_err(|cycle| db::cycle_error(&all, &cycle))?;
-            let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh, &args.vars);
+            let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh, &args.settings);
             Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
         })
     }

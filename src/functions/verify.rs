@@ -56,7 +56,7 @@ impl SqlFunction for Verify {
             s.use_search_path(&stored.def.search_path)?;
             let (missing, extra) = s
                 .conn
-                .query_row(&verify_sql(&planner::fill(&stored.def, None, &args.vars)?), [], |r| {
+                .query_row(&verify_sql(&planner::fill(&stored.def, None, &args.settings.vars)?), [], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
                 })
                 .map_err(|e| Error::Sql { context: format!("verifying model {model}"), detail: e.to_string() })?;

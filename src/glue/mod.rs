@@ -15,11 +15,17 @@ use crate::error::{Error, Result};
 use crate::options::ParamValue;
 pub use values::{Cell, ColType, ParamType};
 
-/// What the caller's session says about name resolution, read from its client context in bind.
-#[derive(Debug, Clone, Default)]
+/// The session setting that makes a refresh whose window holds more than this share of the table a full rebuild.
+pub const FULL_FRACTION: &str = "incremental_full_fraction";
+const FULL_FRACTION_DEFAULT: f64 = 0.3;
+
+/// What the caller's session says, read from its client context in bind.
+#[derive(Debug, Clone)]
 pub struct Caller {
     /// The caller's `search_path` setting: set by `USE` or `SET search_path`, empty by default.
     pub search_path: String,
+    /// `SET incremental_full_fraction`.
+    pub full_fraction: f64,
 }
 
 /// The call's arguments; `None` where the caller passed NULL or left a named parameter out.
@@ -79,18 +85,25 @@ unsafe extern "C" fn drop_box<T>(ptr: *mut c_void) {
     }
 }
 
+unsafe fn setting(ctx: ffi::duckdb_client_context, name: &str) -> Option<ParamValue> {
+    let name = values::c_string(name);
+    let mut scope: ffi::duckdb_config_option_scope = 0;
+    values::take_param(ffi::duckdb_client_context_get_config_option(ctx, name.as_ptr(), &mut scope))
+}
+
 unsafe fn caller_of(info: ffi::duckdb_bind_info) -> Caller {
+    let mut caller = Caller { search_path: String::new(), full_fraction: FULL_FRACTION_DEFAULT };
     let mut ctx: ffi::duckdb_client_context = std::ptr::null_mut();
     ffi::duckdb_table_function_get_client_context(info, &mut ctx);
     if ctx.is_null() {
-        return Caller::default();
+        return caller;
     }
-    let name = values::c_string("search_path");
-    let mut scope: ffi::duckdb_config_option_scope = 0;
-    let value = ffi::duckdb_client_context_get_config_option(ctx, name.as_ptr(), &mut scope);
-    let search_path = values::take_param(value).map(|v| v.text()).unwrap_or_default();
+    caller.search_path = setting(ctx, "search_path").map(|v| v.text()).unwrap_or_default();
+    if let Some(fraction) = setting(ctx, FULL_FRACTION).and_then(|v| v.text().parse::<f64>().ok()) {
+        caller.full_fraction = fraction;
+    }
     ffi::duckdb_destroy_client_context(&mut ctx);
-    Caller { search_path }
+    caller
 }
 
 unsafe fn params_of<F: SqlFunction>(info: ffi::duckdb_bind_info) -> Params {
@@ -154,6 +167,35 @@ unsafe extern "C" fn scan(info: ffi::duckdb_function_info, output: ffi::duckdb_d
 }
 
 impl Registrar {
+    /// Registers `SET incremental_full_fraction = x` (a DOUBLE, default 0.3, per session).
+    pub fn add_settings(&self) -> Result<()> {
+        unsafe {
+            let mut option = ffi::duckdb_create_config_option();
+            let name = values::c_string(FULL_FRACTION);
+            ffi::duckdb_config_option_set_name(option, name.as_ptr());
+            let mut ty = values::logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE);
+            ffi::duckdb_config_option_set_type(option, ty);
+            ffi::duckdb_destroy_logical_type(&mut ty);
+            let mut default = ffi::duckdb_create_double(FULL_FRACTION_DEFAULT);
+            ffi::duckdb_config_option_set_default_value(option, default);
+            ffi::duckdb_destroy_value(&mut default);
+            ffi::duckdb_config_option_set_default_scope(
+                option,
+                ffi::duckdb_config_option_scope_DUCKDB_CONFIG_OPTION_SCOPE_SESSION,
+            );
+            let description = values::c_string(
+                "incremental: a refresh whose window holds more than this share of the table rebuilds it in full",
+            );
+            ffi::duckdb_config_option_set_description(option, description.as_ptr());
+            let state = ffi::duckdb_register_config_option(self.con, option);
+            ffi::duckdb_destroy_config_option(&mut option);
+            if state != ffi::duckdb_state_DuckDBSuccess {
+                return Err(Error::usage(format!("could not register the setting {FULL_FRACTION}")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn add<F: SqlFunction>(&self) -> Result<()> {
         unsafe {
             let mut tf = ffi::duckdb_create_table_function();

@@ -81,7 +81,8 @@ impl Step {
     }
 }
 
-/// The whole decision for one refresh: the executor runs `probe` (when present) and then the steps in order.
+/// The whole decision for one refresh: the executor runs `probe` (when present), then `cost` (when present), then the
+/// steps in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub mode: Mode,
@@ -89,7 +90,17 @@ pub struct Plan {
     pub reason: String,
     /// A query answering `true` when there may be new rows; `false` makes the refresh a no-op.
     pub probe: Option<String>,
+    /// How large a share of the table the window replaces, and the full rebuild to run instead when it is too large.
+    pub cost: Option<CostCheck>,
     pub steps: Vec<Step>,
+}
+
+/// A query returning the share (0 to 1) of the table's rows inside the window: answered from zone maps and the
+/// table's row count, without reading the source. Over the threshold, `full` runs instead of the steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostCheck {
+    pub sql: String,
+    pub full: Vec<Step>,
 }
 
 /// Decides the mode of the next refresh and renders its statements, with the query's placeholders filled.
@@ -111,9 +122,10 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     };
     if let Some(reason) = full_reason {
         let steps = render::full(&fill(def, None, vars)?, state);
-        return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, steps });
+        return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, cost: None, steps });
     }
     let window = Window::for_refresh(def, state.watermark.as_deref());
+    let full_def = fill(def, None, vars)?;
     let def = &fill(def, window.bound.as_deref(), vars)?;
     let reason = format!("{}; {}", def.strategy_reason, window.describe(def));
     let probe = window.noop_probe(def);
@@ -123,5 +135,6 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         Strategy::DeleteInsert => render::delete_insert(def, &window),
         Strategy::Full => render::full(def, state),
     };
-    Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, steps })
+    let cost = window.share_of_table(def).map(|sql| CostCheck { sql, full: render::full(&full_def, state) });
+    Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, cost, steps })
 }

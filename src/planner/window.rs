@@ -3,6 +3,9 @@
 use crate::model::{Lookback, ModelDef, Strategy};
 use crate::quote::{ident, literal};
 
+/// Tables smaller than this are always refreshed as planned.
+pub const MIN_ROWS_FOR_COST: u64 = 100_000;
+
 /// A lower bound on the time column; `None` bound means the whole query is re-read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
@@ -64,6 +67,23 @@ impl Window {
         }
         let filter = self.query_filter(def, "q")?;
         Some(format!("SELECT EXISTS (SELECT 1 FROM (\n{}\n) AS q WHERE {filter})", def.query))
+    }
+
+    /// The share of the table's rows inside the window, from zone maps and the row count; 0 for a table under
+    /// `MIN_ROWS_FOR_COST` rows, where either way takes milliseconds. Only merge and delete+insert have one: a full
+    /// rebuild gives what their window promises, while append never rewrites rows it already inserted.
+    pub fn share_of_table(&self, def: &ModelDef) -> Option<String> {
+        self.bound.as_ref()?;
+        if !matches!(def.strategy, Strategy::Merge | Strategy::DeleteInsert) {
+            return None;
+        }
+        let t = &def.target;
+        let table = crate::quote::qualified(&[&t.database, &t.schema, &t.table]);
+        Some(format!(
+            "SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
+             (SELECT count(*) AS w FROM {table} AS t WHERE {}), (SELECT count(*) AS n FROM {table})",
+            self.target_filter(def, "t")
+        ))
     }
 
     /// The stored watermark as a typed SQL constant.

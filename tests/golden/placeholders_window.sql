@@ -2,6 +2,9 @@
 -- strategy: delete+insert
 -- reason: strategy 'delete+insert' requested; re-reads rows with day >= watermark 2024-03-10 minus lookback 3 days
 
+-- share of the table (over incremental_full_fraction: the full rebuild instead)
+SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)), (SELECT count(*) AS n FROM "shop"."main"."stg_orders");
+
 -- step 1 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
 SELECT order_id, day, amount FROM orders WHERE day >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND day < CAST(now() AS DATE) AND region = 'eu'
