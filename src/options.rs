@@ -173,67 +173,7 @@ pub fn build_definition(
     opts: &CreateOptions,
     search_path: String,
 ) -> Result<ModelDef> {
-    let model = target.display();
-    let requested = opts.strategy.clone().unwrap_or_else(|| "auto".to_string());
-    let strategy_choice = parse_strategy(&model, &requested)?;
-    let unique_key = match &opts.unique_key {
-        Some(v) => key_names(&model, v)?
-            .iter()
-            .map(|k| find_column(&model, &columns, k, "unique_key column").map(|c| c.name.clone()))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    let time = match &opts.time_column {
-        Some(tc) => {
-            let col = find_column(&model, &columns, tc.trim(), "time_column")?;
-            let kind = TimeKind::of_type(&col.type_name).ok_or_else(|| {
-                Error::option(
-                    &model,
-                    format!(
-                        "time_column \"{}\" has type {}; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column",
-                        col.name, col.type_name
-                    ),
-                )
-            })?;
-            Some((col.name.clone(), kind))
-        }
-        None => None,
-    };
-    let lookback = match (&opts.lookback, &time) {
-        (None, _) => None,
-        (Some(_), None) => {
-            return Err(Error::option(&model, "lookback needs a time_column; pass time_column := 'column'"))
-        }
-        (Some(v), Some((_, kind))) => Some(parse_lookback(&model, v, *kind)?),
-    };
-    let start = match (&opts.start, &time) {
-        (None, _) => None,
-        (Some(_), None) => {
-            return Err(Error::option(&model, "start needs a time_column; pass time_column := 'column'"))
-        }
-        (Some(v), Some(_)) => Some(v.text()),
-    };
-    let (strategy, strategy_reason) =
-        choose_strategy(&model, strategy_choice, !unique_key.is_empty(), time.is_some(), lookback.is_some())?;
-    let (time_column, time_kind) = match time {
-        Some((c, k)) => (Some(c), Some(k)),
-        None => (None, None),
-    };
-    Ok(ModelDef {
-        target,
-        query,
-        requested_strategy: requested.trim().to_ascii_lowercase(),
-        strategy,
-        strategy_reason,
-        unique_key,
-        time_column,
-        time_kind,
-        lookback,
-        start,
-        columns,
-        search_path,
-        validated: true,
-    })
+    define(target, query, Some(columns), opts, search_path)
 }
 
 /// A definition whose query cannot bind yet because it reads models not built yet: the options are parsed, and
@@ -244,21 +184,58 @@ pub fn deferred_definition(
     opts: &CreateOptions,
     search_path: String,
 ) -> Result<ModelDef> {
+    define(target, query, None, opts, search_path)
+}
+
+/// The definition; without `columns` the names are taken as given and checked later.
+fn define(
+    target: Target,
+    query: String,
+    columns: Option<Vec<Column>>,
+    opts: &CreateOptions,
+    search_path: String,
+) -> Result<ModelDef> {
     let model = target.display();
     let requested = opts.strategy.clone().unwrap_or_else(|| "auto".to_string());
     let strategy_choice = parse_strategy(&model, &requested)?;
-    let unique_key = match &opts.unique_key {
-        Some(v) => key_names(&model, v)?,
-        None => Vec::new(),
+    let output = |name: &str, role: &str| -> Result<Option<&Column>> {
+        columns.as_deref().map(|cols| find_column(&model, cols, name, role)).transpose()
     };
-    let time_column = opts.time_column.as_ref().map(|t| t.trim().to_string());
-    if time_column.is_none() && (opts.lookback.is_some() || opts.start.is_some()) {
-        return Err(Error::option(&model, "lookback and start need a time_column; pass time_column := 'column'"));
+    let mut unique_key = Vec::new();
+    for k in opts.unique_key.as_ref().map(|v| key_names(&model, v)).transpose()?.unwrap_or_default() {
+        unique_key.push(output(&k, "unique_key column")?.map_or(k, |c| c.name.clone()));
     }
-    let lookback = opts.lookback.as_ref().map(|v| match v {
-        ParamValue::Integer(n) => Lookback::Integer(*n),
-        other => Lookback::Interval(other.text()),
-    });
+    let (time_column, time_kind) = match &opts.time_column {
+        None => (None, None),
+        Some(tc) => match output(tc.trim(), "time_column")? {
+            None => (Some(tc.trim().to_string()), None),
+            Some(col) => {
+                let kind = TimeKind::of_type(&col.type_name).ok_or_else(|| {
+                    Error::option(
+                        &model,
+                        format!(
+                            "time_column \"{}\" has type {}; use a DATE, TIMESTAMP, TIMESTAMPTZ or integer column",
+                            col.name, col.type_name
+                        ),
+                    )
+                })?;
+                (Some(col.name.clone()), Some(kind))
+            }
+        },
+    };
+    if time_column.is_none() {
+        for (given, what) in [(opts.lookback.is_some(), "lookback"), (opts.start.is_some(), "start")] {
+            if given {
+                return Err(Error::option(&model, format!("{what} needs a time_column; pass time_column := 'column'")));
+            }
+        }
+    }
+    let lookback = match (&opts.lookback, time_kind) {
+        (None, _) => None,
+        (Some(v), Some(kind)) => Some(parse_lookback(&model, v, kind)?),
+        (Some(ParamValue::Integer(n)), None) => Some(Lookback::Integer(*n)),
+        (Some(other), None) => Some(Lookback::Interval(other.text())),
+    };
     let (strategy, strategy_reason) =
         choose_strategy(&model, strategy_choice, !unique_key.is_empty(), time_column.is_some(), lookback.is_some())?;
     Ok(ModelDef {
@@ -269,12 +246,12 @@ pub fn deferred_definition(
         strategy_reason,
         unique_key,
         time_column,
-        time_kind: None,
+        time_kind,
         lookback,
         start: opts.start.as_ref().map(|v| v.text()),
-        columns: Vec::new(),
+        validated: columns.is_some(),
+        columns: columns.unwrap_or_default(),
         search_path,
-        validated: false,
     })
 }
 
