@@ -74,6 +74,8 @@ fn cases() -> Vec<(&'static str, Plan)> {
     placeheld.query =
         "SELECT order_id, day, amount FROM orders WHERE day >= @watermark AND day < @end AND region = @region".into();
     let region: Vars = [("region".to_string(), "eu".to_string())].into_iter().collect();
+    let mut dedup = orders_def(Strategy::Merge, &["order_id"], Some("day"), days());
+    dedup.query = "SELECT * FROM orders QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY day DESC) = 1".into();
     let mut redefined = built("2024-03-01");
     redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
     redefined.columns_match = false;
@@ -95,6 +97,7 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("full_refresh_requested", plan(&merge, &built("2024-03-10"), true)),
         ("rebuild_after_redefinition", plan(&merge, &redefined, false)),
         ("quoted_identifiers", plan(&quoted, &built("x"), false)),
+        ("dedup_filter_below_qualify", plan(&dedup, &built("2024-03-10"), false)),
         ("placeholders_first_build", planner::plan(&placeheld, &ModelState::default(), false, &region).unwrap()),
         ("placeholders_window", planner::plan(&placeheld, &built("2024-03-10"), false, &region).unwrap()),
     ]

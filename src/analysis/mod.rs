@@ -1,4 +1,8 @@
-//! Reads a model's SQL without DuckDB: which relations it reads.
+//! Reads a model's SQL without DuckDB: which relations it reads, and rewrites it where a filter can go deeper.
+
+mod dedup;
+
+pub use dedup::push_below_dedup;
 
 use std::ops::ControlFlow;
 

@@ -86,6 +86,13 @@ impl Window {
         ))
     }
 
+    /// The query with the window's filter moved below its latest-row dedup, when it has one ordered by the time
+    /// column's source.
+    pub fn push_below_dedup(&self, def: &ModelDef) -> Option<String> {
+        let op = if self.strict { ">" } else { ">=" };
+        crate::analysis::push_below_dedup(&def.query, def.time_column.as_ref()?, op, self.bound.as_ref()?)
+    }
+
     /// The stored watermark as a typed SQL constant.
     pub fn watermark_sql(&self, def: &ModelDef) -> Option<String> {
         Some(typed(self.watermark.as_ref()?, def.time_type()?))
