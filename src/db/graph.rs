@@ -1,7 +1,7 @@
 //! Which registered models each model reads, from its SQL: the dependency graph of a pipeline.
 
 use super::catalog::{self, Stored};
-use super::{sql, Session};
+use super::Session;
 use crate::analysis::source_relations;
 use crate::error::{Error, Result};
 use crate::model::Target;
@@ -35,10 +35,6 @@ pub fn reads(query: &str, search_path: &str, default_db: &str, all: &[Stored]) -
 }
 
 impl Session<'_> {
-    fn default_database(&self) -> Result<String> {
-        Ok(sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default())
-    }
-
     /// Every model, and the graph of which reads which (a model reading its own table is not an edge).
     pub fn model_graph(&self) -> Result<(Vec<Stored>, Graph)> {
         let all = catalog::all(self.conn)?;

@@ -45,8 +45,7 @@ impl Session<'_> {
 
     /// The registered model the caller means: the first place along its search_path that holds one by that name.
     pub fn resolve(&self, name: &str, search_path: &str) -> Result<Stored> {
-        let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
-        for target in names::candidates(name, search_path, &default_db)? {
+        for target in names::candidates(name, search_path, &self.default_database()?)? {
             if let Some(stored) = catalog::find(self.conn, &target)? {
                 return Ok(stored);
             }
@@ -56,8 +55,7 @@ impl Session<'_> {
 
     /// Where a new model of that name goes: the first candidate whose database and schema exist.
     pub fn resolve_new(&self, name: &str, search_path: &str) -> Result<Target> {
-        let default_db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
-        let candidates = names::candidates(name, search_path, &default_db)?;
+        let candidates = names::candidates(name, search_path, &self.default_database()?)?;
         for target in &candidates {
             let exists: Option<i64> = sql::scalar(
                 self.conn,
@@ -68,11 +66,15 @@ impl Session<'_> {
                 return Ok(target.clone());
             }
         }
-        let first = &candidates[0];
+        let place = candidates.first().map(|t| format!("{}.{}", t.database, t.schema)).unwrap_or_default();
         Err(Error::usage(format!(
-            "model {name}: schema {}.{} does not exist; create it with CREATE SCHEMA or choose another name",
-            first.database, first.schema
+            "model {name}: schema {place} does not exist; create it with CREATE SCHEMA or choose another name"
         )))
+    }
+
+    /// The database unqualified names fall back to when the search_path is empty.
+    pub fn default_database(&self) -> Result<String> {
+        Ok(sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default())
     }
 
     /// The query's output columns, found by binding it without running it.
