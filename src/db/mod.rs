@@ -23,12 +23,13 @@ use catalog::Stored;
 /// A pool connection set up to resolve names as the calling session does.
 pub struct Session<'a> {
     pub conn: &'a Connection,
+    locks: &'a pool::ModelLocks,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's.
 pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
     pool.with(|conn| {
-        let s = Session { conn };
+        let s = Session { conn, locks: &pool.locks };
         s.use_search_path(search_path)?;
         f(&s)
     })

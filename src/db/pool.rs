@@ -1,5 +1,6 @@
 //! Connections opened at LOAD (the only moment the extension can open them) and released when the user's are gone.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +22,41 @@ pub struct Pool {
     returned: Condvar,
     closed: AtomicBool,
     last_used: Mutex<Instant>,
+    pub locks: ModelLocks,
+}
+
+/// Models being refreshed in this process: a second refresh of the same model waits for the first instead of
+/// failing on a write-write conflict at commit.
+#[derive(Default)]
+pub struct ModelLocks {
+    busy: Mutex<HashSet<String>>,
+    released: Condvar,
+}
+
+/// Holds a model's lock until dropped.
+pub struct ModelGuard<'a> {
+    locks: &'a ModelLocks,
+    key: String,
+}
+
+impl ModelLocks {
+    pub fn lock(&self, key: String) -> Result<ModelGuard<'_>> {
+        let mut busy = self.busy.lock().map_err(|_| Error::Closed)?;
+        while busy.contains(&key) {
+            busy = self.released.wait(busy).map_err(|_| Error::Closed)?;
+        }
+        busy.insert(key.clone());
+        Ok(ModelGuard { locks: self, key })
+    }
+}
+
+impl Drop for ModelGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.locks.busy.lock() {
+            busy.remove(&self.key);
+        }
+        self.locks.released.notify_all();
+    }
 }
 
 impl Pool {
@@ -40,6 +76,7 @@ impl Pool {
             returned: Condvar::new(),
             closed: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
+            locks: ModelLocks::default(),
         })
     }
 

@@ -35,14 +35,14 @@ impl Session<'_> {
         settings: &Settings,
     ) -> Result<(String, Run)> {
         let started = Instant::now();
-        let mut target = None;
+        let target = self.resolve(name, search_path)?.def.target;
+        let _refreshing = self.locks.lock(exact_name(&target).to_lowercase())?;
         let outcome = transaction(self.conn, || {
-            let stored = self.resolve(name, search_path)?;
-            target = Some(stored.def.target.clone());
+            let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
             self.refresh(stored, full_refresh, settings, started)
         });
-        if let (Err(e), Some(t)) = (&outcome, &target) {
-            self.record_failure(t, &e.to_string(), started);
+        if let Err(e) = &outcome {
+            self.record_failure(&target, &e.to_string(), started);
         }
         outcome
     }
