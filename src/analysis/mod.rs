@@ -4,6 +4,8 @@ mod dedup;
 
 pub use dedup::push_below_dedup;
 
+use sqlparser::ast::{visit_expressions, Expr};
+
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{visit_relations, Query, SetExpr, Statement};
@@ -53,9 +55,29 @@ pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
     Ok(found)
 }
 
+/// True when the query computes a window function (`OVER`, `QUALIFY`): a filter on its output cannot reach its source
+/// below it. A query the analysis cannot read counts as having one.
+pub fn has_window_function(query: &str) -> bool {
+    let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, query) else {
+        return true;
+    };
+    let over = visit_expressions(&statements, |e| match e {
+        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    over.is_break() || query.to_ascii_uppercase().contains("QUALIFY")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::source_relations;
+    use super::{has_window_function, source_relations};
+
+    #[test]
+    fn finds_window_functions() {
+        assert!(has_window_function("SELECT a, sum(b) OVER (PARTITION BY a) FROM t"));
+        assert!(has_window_function("SELECT * FROM (SELECT a, row_number() OVER () AS rn FROM t) WHERE rn = 1"));
+        assert!(!has_window_function("SELECT d, sum(v) FROM t JOIN u USING (k) WHERE x > 1 GROUP BY d"));
+    }
 
     fn names(q: &str) -> Vec<String> {
         source_relations("m", q).unwrap().into_iter().map(|p| p.join(".")).collect()

@@ -126,10 +126,12 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     }
     let window = Window::for_refresh(def, state.watermark.as_deref());
     let full_def = fill(def, None, vars)?;
+    let mut window = window;
     let mut def = fill(def, window.bound.as_deref(), vars)?;
     let mut reason = format!("{}; {}", def.strategy_reason, window.describe(&def));
     if let Some(pushed) = window.push_below_dedup(&def) {
         def.query = pushed;
+        window.nulls = window::NullCheck::Skipped;
         reason.push_str("; the window's filter runs before the row_number() dedup, which keeps the newest row by it");
     }
     let def = &def;

@@ -1,5 +1,6 @@
 //! Straight-line SQL for each strategy; every choice was made by the planner before these run.
 
+use super::window::NullCheck;
 use super::{Counter, Guard, Step, Window};
 use crate::model::{ModelDef, ModelState};
 use crate::quote::{column_list, ident, literal, qualified};
@@ -37,10 +38,18 @@ fn stage(def: &ModelDef, filter: Option<String>) -> Step {
     Step::Run(format!("CREATE TEMP TABLE {NEW} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query))
 }
 
-/// Checks on freshly computed rows in `table`: no NULL time, one row per unique key.
-fn checks(def: &ModelDef, table: &str) -> Vec<Step> {
+/// Checks on a window's rows in NEW: NULL times as the window decided, then one row per unique key.
+fn window_checks(def: &ModelDef, window: &Window) -> Vec<Step> {
+    let mut steps: Vec<Step> =
+        window.source_null_check(def).map(|sql| Step::Check(Guard::NullTime, sql)).into_iter().collect();
+    steps.extend(checks(def, NEW, window.nulls == NullCheck::InWindow));
+    steps
+}
+
+/// Checks on freshly computed rows in `table`: no NULL time (when `nulls`), one row per unique key.
+fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
     let mut steps = Vec::new();
-    if let Some(tc) = &def.time_column {
+    if let Some(tc) = def.time_column.as_ref().filter(|_| nulls) {
         steps.push(Step::Check(
             Guard::NullTime,
             format!("SELECT CAST(count(*) AS VARCHAR) FROM {table} WHERE {} IS NULL HAVING count(*) > 0", ident(tc)),
@@ -129,13 +138,13 @@ pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
     if !state.table_exists {
         let mut steps =
             vec![Step::Run(format!("CREATE TABLE {t} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query)), mark(def)];
-        steps.extend(checks(def, &t));
+        steps.extend(checks(def, &t, true));
         steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
         steps.extend(watermark(def, &t, None));
         return steps;
     }
     let mut steps = vec![stage(def, start_filter(def))];
-    steps.extend(checks(def, NEW));
+    steps.extend(checks(def, NEW, true));
     if state.columns_match {
         steps.extend(diff_counts(def, "TRUE"));
     } else {
@@ -157,7 +166,7 @@ fn finish(def: &ModelDef, window: &Window, steps: &mut Vec<Step>) {
 /// Inserts rows beyond the watermark; with a unique key, only keys not yet present.
 pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
-    steps.extend(checks(def, NEW));
+    steps.extend(window_checks(def, window));
     if def.unique_key.is_empty() {
         steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
         finish(def, window, &mut steps);
@@ -181,7 +190,7 @@ pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
     let t = target(def);
     let eq = keys_equal(def, "n", "t");
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
-    steps.extend(checks(def, NEW));
+    steps.extend(window_checks(def, window));
     steps.push(Step::Run(format!(
         "CREATE TEMP TABLE {CHANGES} AS SELECT n.*, t.{PRESENT} IS NOT NULL AS {PRESENT} FROM {NEW} AS n \
          LEFT JOIN (SELECT *, TRUE AS {PRESENT} FROM {t}) AS t ON {eq} WHERE t.{PRESENT} IS NULL OR {}",
@@ -210,7 +219,7 @@ pub fn delete_insert(def: &ModelDef, window: &Window) -> Vec<Step> {
     let t = target(def);
     let old = window.target_filter(def, "t");
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
-    steps.extend(checks(def, NEW));
+    steps.extend(window_checks(def, window));
     steps.extend(diff_counts(def, &old));
     let delete = if def.unique_key.is_empty() {
         format!("DELETE FROM {t} AS t WHERE {old}")

@@ -6,9 +6,23 @@ use crate::quote::{ident, literal};
 /// Tables smaller than this are always refreshed as planned.
 pub const MIN_ROWS_FOR_COST: u64 = 100_000;
 
+/// How a refresh finds rows whose time is NULL, decided from the query's shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NullCheck {
+    /// The window's filter lets NULL times in and a check on the computed rows rejects them: for queries with a
+    /// window function, where no filter reaches the source anyway.
+    InWindow,
+    /// A query of its own (`time_column IS NULL`), so the window's filter stays a plain comparison that reaches the
+    /// source's zone maps (an `OR ... IS NULL` would stop it there).
+    Separate,
+    /// None: the window's filter runs below a dedup, so a row with a NULL time never enters the window.
+    Skipped,
+}
+
 /// A lower bound on the time column; `None` bound means the whole query is re-read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
+    pub nulls: NullCheck,
     /// SQL expression of the bound, a constant DuckDB folds before filter pushdown.
     pub bound: Option<String>,
     /// `time_column > bound` rather than `>=`: append without lookback takes only rows beyond the watermark.
@@ -23,7 +37,7 @@ fn typed(value: &str, type_name: &str) -> String {
 impl Window {
     pub fn for_refresh(def: &ModelDef, watermark: Option<&str>) -> Window {
         let (Some(ty), Some(wm)) = (def.time_type(), watermark) else {
-            return Window { bound: None, strict: false, watermark: None };
+            return Window { nulls: NullCheck::InWindow, bound: None, strict: false, watermark: None };
         };
         let wm_sql = typed(wm, ty);
         let behind = match &def.lookback {
@@ -36,17 +50,37 @@ impl Window {
             None => behind,
         };
         let strict = def.strategy == Strategy::Append && def.lookback.is_none();
-        Window { bound: Some(bound), strict, watermark: Some(wm.to_string()) }
+        let nulls = if crate::analysis::has_window_function(&def.bindable_query()) {
+            NullCheck::InWindow
+        } else {
+            NullCheck::Separate
+        };
+        Window { nulls, bound: Some(bound), strict, watermark: Some(wm.to_string()) }
     }
 
-    /// The window over query rows aliased `alias`; rows with a NULL time are let in so a check can reject them.
+    /// The window over query rows aliased `alias`; with `NullCheck::InWindow` rows with a NULL time are let in so
+    /// the check on the computed rows can reject them.
     pub fn query_filter(&self, def: &ModelDef, alias: &str) -> Option<String> {
         let (Some(bound), Some(tc)) = (&self.bound, &def.time_column) else {
             return None;
         };
         let tc = format!("{alias}.{}", ident(tc));
         let op = if self.strict { ">" } else { ">=" };
-        Some(format!("({tc} {op} {bound} OR {tc} IS NULL)"))
+        Some(match self.nulls {
+            NullCheck::InWindow => format!("({tc} {op} {bound} OR {tc} IS NULL)"),
+            NullCheck::Separate | NullCheck::Skipped => format!("{tc} {op} {bound}"),
+        })
+    }
+
+    /// The query that finds NULL times in the source, with `NullCheck::Separate`.
+    pub fn source_null_check(&self, def: &ModelDef) -> Option<String> {
+        let tc = ident(def.time_column.as_ref()?);
+        (self.nulls == NullCheck::Separate).then(|| {
+            format!(
+                "SELECT CAST(count(*) AS VARCHAR) FROM (\n{}\n) AS q WHERE q.{tc} IS NULL HAVING count(*) > 0",
+                def.query
+            )
+        })
     }
 
     /// The window over the target's rows aliased `alias`: `TRUE` when the whole query is re-read.
@@ -66,7 +100,15 @@ impl Window {
             return None;
         }
         let filter = self.query_filter(def, "q")?;
-        Some(format!("SELECT EXISTS (SELECT 1 FROM (\n{}\n) AS q WHERE {filter})", def.query))
+        let beyond = format!("EXISTS (SELECT 1 FROM (\n{}\n) AS q WHERE {filter})", def.query);
+        Some(match self.nulls {
+            NullCheck::Separate => format!(
+                "SELECT {beyond} OR EXISTS (SELECT 1 FROM (\n{}\n) AS q WHERE q.{} IS NULL)",
+                def.query,
+                ident(def.time_column.as_ref()?)
+            ),
+            NullCheck::InWindow | NullCheck::Skipped => format!("SELECT {beyond}"),
+        })
     }
 
     /// The share of the table's rows inside the window, from zone maps and the row count; 0 for a table under

@@ -5,15 +5,19 @@
 -- probe (false: no-op)
 SELECT EXISTS (SELECT 1 FROM (
 SELECT order_id, day, amount FROM orders
-) AS q WHERE (q."day" > CAST('2024-03-10' AS DATE) OR q."day" IS NULL));
+) AS q WHERE q."day" > CAST('2024-03-10' AS DATE)) OR EXISTS (SELECT 1 FROM (
+SELECT order_id, day, amount FROM orders
+) AS q WHERE q."day" IS NULL);
 
 -- step 1 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
 SELECT order_id, day, amount FROM orders
-) AS q WHERE (q."day" > CAST('2024-03-10' AS DATE) OR q."day" IS NULL);
+) AS q WHERE q."day" > CAST('2024-03-10' AS DATE);
 
 -- step 2 (check)
-SELECT CAST(count(*) AS VARCHAR) FROM "temp"."main"."__incremental_new" WHERE "day" IS NULL HAVING count(*) > 0;
+SELECT CAST(count(*) AS VARCHAR) FROM (
+SELECT order_id, day, amount FROM orders
+) AS q WHERE q."day" IS NULL HAVING count(*) > 0;
 
 -- step 3 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_new";

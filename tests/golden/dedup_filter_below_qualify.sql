@@ -8,37 +8,34 @@ SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT c
 -- step 1 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
 SELECT * FROM orders WHERE "day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY day DESC) = 1
-) AS q WHERE (q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) OR q."day" IS NULL);
+) AS q WHERE q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE);
 
 -- step 2 (check)
-SELECT CAST(count(*) AS VARCHAR) FROM "temp"."main"."__incremental_new" WHERE "day" IS NULL HAVING count(*) > 0;
-
--- step 3 (check)
 SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
 
--- step 4 (run)
+-- step 3 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM "temp"."main"."__incremental_new" AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
 
--- step 5 (count inserted)
+-- step 4 (count inserted)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremental_present";
 
--- step 6 (count updated)
+-- step 5 (count updated)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_present";
 
--- step 7 (delete)
+-- step 6 (delete)
 DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
 
--- step 8 (run)
+-- step 7 (run)
 DELETE FROM "shop"."main"."stg_orders" AS t WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present" AND n."order_id" IS NOT DISTINCT FROM t."order_id");
 
--- step 9 (run)
+-- step 8 (run)
 INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_changes";
 
--- step 10 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_changes";
 
--- step 11 (watermark)
+-- step 10 (watermark)
 SELECT CAST(greatest(CAST('2024-03-10' AS DATE), CAST(max("day") AS DATE)) AS VARCHAR) FROM "temp"."main"."__incremental_new";
 
--- step 12 (run)
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_new";

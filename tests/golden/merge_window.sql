@@ -8,10 +8,12 @@ SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT c
 -- step 1 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
 SELECT order_id, day, amount FROM orders
-) AS q WHERE (q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) OR q."day" IS NULL);
+) AS q WHERE q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE);
 
 -- step 2 (check)
-SELECT CAST(count(*) AS VARCHAR) FROM "temp"."main"."__incremental_new" WHERE "day" IS NULL HAVING count(*) > 0;
+SELECT CAST(count(*) AS VARCHAR) FROM (
+SELECT order_id, day, amount FROM orders
+) AS q WHERE q."day" IS NULL HAVING count(*) > 0;
 
 -- step 3 (check)
 SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
