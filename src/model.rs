@@ -125,6 +125,16 @@ impl ModelDef {
         self.target.display()
     }
 
+    /// The definition as read from the catalog of database `db`: the model lives there, whatever that database was
+    /// called when the model was defined (its file may have been copied or renamed since).
+    pub fn relocate(mut self, db: &str) -> ModelDef {
+        if self.target.database != db {
+            self.search_path = crate::names::rename_database(&self.search_path, &self.target.database, db);
+            self.target.database = db.to_string();
+        }
+        self
+    }
+
     /// The comment the extension puts on the tables it builds; a table without it is never replaced or dropped.
     pub fn ownership_mark(&self) -> String {
         format!("incremental model {}: built and refreshed by the incremental extension", self.name())

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Target;
-use crate::quote::split_name;
+use crate::quote::{ident, split_name};
 
 /// Splits a search_path setting on commas that are outside double quotes.
 fn search_path_entries(search_path: &str) -> Vec<String> {
@@ -22,6 +22,18 @@ fn search_path_entries(search_path: &str) -> Vec<String> {
     }
     entries.push(current);
     entries.into_iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect()
+}
+
+/// The search_path with every entry in database `old` moved to database `new` (a renamed or copied database file).
+pub fn rename_database(search_path: &str, old: &str, new: &str) -> String {
+    let entries: Vec<String> = search_path_entries(search_path)
+        .into_iter()
+        .map(|e| match split_name(&e).as_deref() {
+            Some([db, schema]) if db.eq_ignore_ascii_case(old) => format!("{}.{}", ident(new), ident(schema)),
+            _ => e,
+        })
+        .collect();
+    entries.join(",")
 }
 
 /// The (database, schema) pairs an unqualified name is looked up in: the search_path entries, or `main` of the
@@ -87,5 +99,11 @@ mod tests {
         assert_eq!(first("x", "\"my,db\".main"), s("my,db", "main", "x"));
         assert!(candidates("a.b.c.d", "", "memory").is_err());
         assert!(candidates("a..b", "", "memory").is_err());
+    }
+
+    #[test]
+    fn moves_search_path_entries_to_a_renamed_database() {
+        assert_eq!(rename_database("base.main,lake.s", "base", "copy"), "\"copy\".\"main\",lake.s");
+        assert_eq!(rename_database("lake.s", "base", "copy"), "lake.s");
     }
 }

@@ -69,13 +69,13 @@ pub fn databases(conn: &Connection) -> Result<Vec<String>> {
     )
 }
 
-fn has_catalog(conn: &Connection, db: &str) -> Result<bool> {
-    let found: Option<i64> = super::sql::scalar(
+/// The database's name as DuckDB spells it, when it holds a catalog.
+fn catalog_database(conn: &Connection, db: &str) -> Result<Option<String>> {
+    super::sql::scalar(
         conn,
-        "SELECT count(*) FROM duckdb_schemas() WHERE lower(database_name) = lower(?) AND schema_name = ?",
+        "SELECT database_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?) AND schema_name = ?",
         &[&db, &SCHEMA],
-    )?;
-    Ok(found.unwrap_or(0) > 0)
+    )
 }
 
 /// Matches one model's rows, bound to its schema and table name; names compare case-insensitively, as in DuckDB.
@@ -84,12 +84,12 @@ const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = 
 const STORED_COLUMNS: &str =
     "definition, built, watermark, rebuild_reason, epoch_us(last_refresh_at), last_mode, status";
 
-fn stored_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<Stored> {
+fn stored_from_row(db: &str, r: &duckdb::Row<'_>) -> duckdb::Result<Stored> {
     let json: String = r.get(0)?;
     let def: ModelDef = serde_json::from_str(&json)
         .map_err(|e| duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Text, Box::new(e)))?;
     Ok(Stored {
-        def,
+        def: def.relocate(db),
         built: r.get(1)?,
         watermark: r.get(2)?,
         rebuild_reason: r.get(3)?,
@@ -100,11 +100,11 @@ fn stored_from_row(r: &duckdb::Row<'_>) -> duckdb::Result<Stored> {
 }
 
 pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
-    if !has_catalog(conn, &target.database)? {
+    let Some(db) = catalog_database(conn, &target.database)? else {
         return Ok(None);
-    }
+    };
     let sql = format!("SELECT {STORED_COLUMNS} FROM {} WHERE {THIS_MODEL}", table(&target.database, "models"));
-    let found = rows(conn, &sql, &[&target.schema, &target.table], stored_from_row)?;
+    let found = rows(conn, &sql, &[&target.schema, &target.table], |r| stored_from_row(&db, r))?;
     Ok(found.into_iter().next())
 }
 
@@ -113,7 +113,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     let mut out = Vec::new();
     for db in databases(conn)? {
         let sql = format!("SELECT {STORED_COLUMNS} FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
-        out.extend(rows(conn, &sql, &[], stored_from_row)?);
+        out.extend(rows(conn, &sql, &[], |r| stored_from_row(&db, r))?);
     }
     Ok(out)
 }

@@ -61,6 +61,12 @@ impl SqlFunction for Create {
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;
             // Bound before the transaction: a failed statement aborts a DuckDB 2.0 transaction.
+            // An empty search_path means the default database's main schema: stored by name, so the query resolves
+            // the same when the file is later attached under another name or beside another default database.
+            let stored_path = match args.search_path.as_str() {
+                "" => format!("{}.main", crate::quote::ident(&s.default_database()?)),
+                given => given.to_string(),
+            };
             let bindable = crate::placeholders::bindable(&query);
             let bound = s.describe(&target.display(), &bindable);
             let waiting = match &bound {
@@ -76,7 +82,7 @@ impl SqlFunction for Create {
                     }
                     _ => {}
                 }
-                let (query, search_path) = (query.clone(), args.search_path.clone());
+                let (query, search_path) = (query.clone(), stored_path.clone());
                 let def = match bound.clone() {
                     Ok(columns) => build_definition(target.clone(), query, columns, &args.options, search_path)?,
                     // A pipeline may be defined before it is built: a query reading models not built yet is

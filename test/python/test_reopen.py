@@ -86,3 +86,32 @@ def test_database_released_without_any_refresh(tmp_path):
     out = run_with_timeout(lambda: in_other_process(path, "SELECT a FROM t"), 60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1"]
+
+
+def test_models_keep_working_in_a_copied_database_file(tmp_path):
+    """A model lives in the database that holds its catalog, whatever the file is called now."""
+    import shutil
+
+    original = tmp_path / "base.duckdb"
+    con = open_db(original)
+    con.execute("CREATE TABLE orders AS SELECT i AS id, i % 5 AS grp FROM range(100) t(i)")
+    con.execute("CALL incremental_create('by_grp', 'SELECT grp, count(*) AS n FROM orders GROUP BY grp', unique_key := 'grp')")
+    con.execute("CALL incremental_refresh('by_grp')")
+    close(con)
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(original, copy)
+
+    con = run_with_timeout(lambda: open_db(copy))
+    con.execute("INSERT INTO orders VALUES (1000, 9)")
+    assert con.execute("SELECT mode, rows_inserted FROM incremental_refresh('by_grp')").fetchall() == [("incremental", 1)]
+    assert con.execute("SELECT name, database FROM incremental_models()").fetchall() == [("by_grp", "copy")]
+    # attached beside another default database, its query still reads its own tables
+    close(con)
+    con = duckdb.connect(config=CONFIG)
+    con.execute(f"LOAD '{EXTENSION}'")
+    con.execute(f"ATTACH '{copy}' AS shop")
+    con.execute("CREATE TABLE orders AS SELECT 1 AS id, 1 AS grp")
+    assert con.execute("SELECT mode FROM incremental_refresh('shop.main.by_grp')").fetchall() == [("incremental",)]
+    assert con.execute("SELECT ok FROM incremental_verify('shop.main.by_grp')").fetchall() == [(True,)]
+    assert con.execute("SELECT sum(n) FROM shop.by_grp").fetchone() == (101,)
+    close(con)
