@@ -76,6 +76,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// `"database"."schema"."table"`: the table exactly, whatever the search_path.
+    pub fn sql_name(&self) -> String {
+        crate::quote::qualified(&[&self.database, &self.schema, &self.table])
+    }
+
     /// The name users see and can pass back: the table name, prefixed by the schema when it is not `main`; a part
     /// with a dot, a double quote or surrounding blanks is double-quoted.
     pub fn display(&self) -> String {

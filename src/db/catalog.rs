@@ -118,10 +118,6 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     Ok(out)
 }
 
-pub fn find_or_fail(conn: &Connection, target: &Target) -> Result<Stored> {
-    find(conn, target)?.ok_or_else(|| Error::UnknownModel { model: target.display() })
-}
-
 /// Stores a new or redefined model; a redefinition keeps the watermark and sets why the table must be rebuilt.
 pub fn save_definition(conn: &Connection, def: &ModelDef, rebuild_reason: Option<&str>) -> Result<()> {
     let json = serde_json::to_string(def).map_err(|e| Error::usage(format!("could not store the definition: {e}")))?;
@@ -230,7 +226,7 @@ pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> 
         return Ok(None);
     };
     // DESCRIBE names types exactly as the definition's DESCRIBE of the query did, and reads one table's metadata.
-    let table = qualified(&[&target.database, &target.schema, &target.table]);
+    let table = target.sql_name();
     let columns =
         rows(conn, &format!("DESCRIBE {table}"), &[], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?;
     Ok(Some(Relation { columns, comment }))

@@ -9,6 +9,7 @@ use crate::model::Target;
 use crate::options::{build_definition, options_of};
 use crate::pipeline::Graph;
 use crate::placeholders::Vars;
+use crate::planner;
 
 /// What the caller's session sets for a refresh: placeholder values and the share of the table over which a window
 /// is rebuilt in full (`SET incremental_full_fraction`).
@@ -16,13 +17,6 @@ use crate::placeholders::Vars;
 pub struct Settings {
     pub vars: Vars,
     pub full_fraction: f64,
-}
-use crate::planner;
-use crate::quote::qualified;
-
-/// The name that finds exactly this model, whatever the caller's search_path.
-fn exact_name(t: &Target) -> String {
-    qualified(&[&t.database, &t.schema, &t.table])
 }
 
 impl Session<'_> {
@@ -36,7 +30,7 @@ impl Session<'_> {
     ) -> Result<(String, Run)> {
         let started = Instant::now();
         let target = self.resolve(name, search_path)?.def.target;
-        let _refreshing = self.locks.lock(exact_name(&target).to_lowercase())?;
+        let _refreshing = self.locks.lock(target.sql_name().to_lowercase())?;
         let outcome = transaction(self.conn, || {
             let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
             self.refresh(stored, full_refresh, settings, started)
@@ -68,7 +62,7 @@ impl Session<'_> {
                     format!("upstream model {} was not refreshed, so this one was skipped", all[j].def.name()),
                 )),
                 None => self
-                    .refresh_model(&exact_name(&def.target), "", full_refresh(i), settings)
+                    .refresh_model(&def.target.sql_name(), "", full_refresh(i), settings)
                     .map_err(|e| ("failed", e.to_string())),
             };
             match outcome {

@@ -3,7 +3,6 @@
 use crate::db::{self, catalog, transaction, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
-use crate::quote::qualified;
 
 pub struct Drop;
 
@@ -39,7 +38,7 @@ impl SqlFunction for Drop {
                 let ours = s.owns_table(&stored)?;
                 let dropped = args.drop_table && ours;
                 let t = &stored.def.target;
-                let table = qualified(&[&t.database, &t.schema, &t.table]);
+                let table = t.sql_name();
                 // A kept table becomes the user's: it loses the mark that made it the extension's.
                 let sql =
                     if dropped { format!("DROP TABLE {table}") } else { format!("COMMENT ON TABLE {table} IS NULL") };

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
 use crate::model::ModelDef;
 use crate::planner;
-use crate::quote::{column_list, ident, literal, qualified};
+use crate::quote::{column_list, ident, literal};
 
 pub struct Verify;
 
@@ -14,7 +14,7 @@ pub struct Verify;
 pub fn verify_sql(def: &ModelDef) -> String {
     let cols = column_list(&def.column_names(), None);
     let t = &def.target;
-    let table = qualified(&[&t.database, &t.schema, &t.table]);
+    let table = t.sql_name();
     let start = match (&def.time_column, &def.start, def.time_type()) {
         (Some(tc), Some(s), Some(ty)) => format!(" WHERE q.{} >= CAST({} AS {ty})", ident(tc), literal(s)),
         _ => String::new(),

@@ -3,15 +3,14 @@
 use super::window::NullCheck;
 use super::{Counter, Guard, Step, Window};
 use crate::model::{ModelDef, ModelState};
-use crate::quote::{column_list, ident, literal, qualified};
+use crate::quote::{column_list, ident, literal};
 
 const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
 const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
 const PRESENT: &str = "\"__incremental_present\"";
 
 fn target(def: &ModelDef) -> String {
-    let t = &def.target;
-    qualified(&[&t.database, &t.schema, &t.table])
+    def.target.sql_name()
 }
 
 fn keys_equal(def: &ModelDef, a: &str, b: &str) -> String {

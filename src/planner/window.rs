@@ -119,8 +119,7 @@ impl Window {
         if !matches!(def.strategy, Strategy::Merge | Strategy::DeleteInsert) {
             return None;
         }
-        let t = &def.target;
-        let table = crate::quote::qualified(&[&t.database, &t.schema, &t.table]);
+        let table = def.target.sql_name();
         Some(format!(
             "SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
              (SELECT count(*) AS w FROM {table} AS t WHERE {}), (SELECT count(*) AS n FROM {table})",
