@@ -60,19 +60,16 @@ impl SqlFunction for Create {
             };
             let query = clean_query(&args.query);
             check_single_statement(&target.display(), &query)?;
-            // Bound before the transaction: a failed statement aborts a DuckDB 2.0 transaction.
             // An empty search_path means the default database's main schema: stored by name, so the query resolves
             // the same when the file is later attached under another name or beside another default database.
             let stored_path = match args.search_path.as_str() {
                 "" => format!("{}.main", crate::quote::ident(&s.default_database()?)),
                 given => given.to_string(),
             };
+            // Bound before the transaction: a failed statement aborts a DuckDB 2.0 transaction.
             let bindable = crate::placeholders::bindable(&query);
             let bound = s.describe(&target.display(), &bindable);
-            let waiting = match &bound {
-                Ok(_) => Vec::new(),
-                Err(_) => s.unbuilt_models_read(&bindable, &args.search_path)?,
-            };
+            let reads_unbuilt = bound.is_err() && !s.unbuilt_models_read(&bindable, &args.search_path)?.is_empty();
             transaction(s.conn, || {
                 let existing = s.find(&target)?;
                 match &existing {
@@ -87,9 +84,7 @@ impl SqlFunction for Create {
                     Ok(columns) => build_definition(target.clone(), query, columns, &args.options, search_path)?,
                     // A pipeline may be defined before it is built: a query reading models not built yet is
                     // checked against its columns at its first refresh.
-                    Err(_) if !waiting.is_empty() => {
-                        deferred_definition(target.clone(), query, &args.options, search_path)?
-                    }
+                    Err(_) if reads_unbuilt => deferred_definition(target.clone(), query, &args.options, search_path)?,
                     Err(e) => return Err(e),
                 };
                 s.check_values(&def)?;
