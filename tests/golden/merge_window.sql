@@ -19,7 +19,7 @@ SELECT order_id, day, amount FROM orders
 SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
 
 -- step 4 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM "temp"."main"."__incremental_new" AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
+CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."order_id" IS NULL)) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" = t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount") UNION ALL SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NULL) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
 
 -- step 5 (count inserted)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremental_present";
@@ -31,16 +31,19 @@ SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_
 DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
 
 -- step 8 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present" AND n."order_id" IS NOT DISTINCT FROM t."order_id");
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" = t."order_id";
 
 -- step 9 (run)
-INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_changes";
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id";
 
 -- step 10 (run)
+INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_changes";
+
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_changes";
 
--- step 11 (watermark)
+-- step 12 (watermark)
 SELECT CAST(greatest(CAST('2024-03-10' AS DATE), CAST(max("day") AS DATE)) AS VARCHAR) FROM "temp"."main"."__incremental_new";
 
--- step 12 (run)
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_new";

@@ -11,7 +11,7 @@ SELECT order_id, day, amount FROM orders
 SELECT 'order "id"' || ' = ' || coalesce(CAST("order ""id""" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order ""id""" HAVING count(*) > 1 LIMIT 1;
 
 -- step 3 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM "temp"."main"."__incremental_new" AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "my db"."select"."Ünïcode ""t""") AS t ON n."order ""id""" IS NOT DISTINCT FROM t."order ""id""" WHERE t."__incremental_present" IS NULL OR ROW(n."from") IS DISTINCT FROM ROW(t."from");
+CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."order ""id""" IS NULL)) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "my db"."select"."Ünïcode ""t""") AS t ON n."order ""id""" = t."order ""id""" WHERE t."__incremental_present" IS NULL OR ROW(n."from") IS DISTINCT FROM ROW(t."from") UNION ALL SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."order ""id""" IS NULL) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "my db"."select"."Ünïcode ""t""") AS t ON n."order ""id""" IS NOT DISTINCT FROM t."order ""id""" WHERE t."__incremental_present" IS NULL OR ROW(n."from") IS DISTINCT FROM ROW(t."from");
 
 -- step 4 (count inserted)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremental_present";
@@ -23,13 +23,16 @@ SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_
 DELETE FROM "my db"."select"."Ünïcode ""t""" AS t WHERE TRUE AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order ""id""" IS NOT DISTINCT FROM t."order ""id""");
 
 -- step 7 (run)
-DELETE FROM "my db"."select"."Ünïcode ""t""" AS t WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present" AND n."order ""id""" IS NOT DISTINCT FROM t."order ""id""");
+DELETE FROM "my db"."select"."Ünïcode ""t""" AS t USING (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order ""id""" = t."order ""id""";
 
 -- step 8 (run)
-INSERT INTO "my db"."select"."Ünïcode ""t""" ("order ""id""", "from") SELECT "order ""id""", "from" FROM "temp"."main"."__incremental_changes";
+DELETE FROM "my db"."select"."Ünïcode ""t""" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order ""id""" IS NULL) AS n WHERE n."order ""id""" IS NOT DISTINCT FROM t."order ""id""";
 
 -- step 9 (run)
-DROP TABLE "temp"."main"."__incremental_changes";
+INSERT INTO "my db"."select"."Ünïcode ""t""" ("order ""id""", "from") SELECT "order ""id""", "from" FROM "temp"."main"."__incremental_changes";
 
 -- step 10 (run)
+DROP TABLE "temp"."main"."__incremental_changes";
+
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_new";
