@@ -67,6 +67,37 @@ pub struct Column {
     pub type_name: String,
 }
 
+/// A table the query reads, and the column whose growth marks its changed rows (an update timestamp, a load time,
+/// an increasing id): rows with a value beyond the one stored at the last refresh are the changed ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The relation as the query names it.
+    pub relation: String,
+    pub column: String,
+    /// The column's DuckDB type, known once the source can be described.
+    pub type_name: Option<String>,
+}
+
+impl Source {
+    /// The relation with each dotted part quoted.
+    pub fn sql_name(&self) -> String {
+        let parts: Vec<&str> = self.relation.split('.').map(str::trim).collect();
+        crate::quote::qualified(&parts)
+    }
+
+    /// `'snapshot'` instead of a column: the changed rows are found by comparing the table with a copy kept at the
+    /// last refresh, old and new versions both, so in-place updates and deletes are seen.
+    pub fn is_snapshot(&self) -> bool {
+        self.column.eq_ignore_ascii_case("snapshot")
+    }
+
+    /// The copy a snapshot source is compared with, kept in the catalog schema of the model's database.
+    pub fn snapshot_table(&self, model: &Target) -> String {
+        let name = format!("snapshot of {} for {}.{}", self.relation, model.schema, model.table);
+        crate::quote::qualified(&[&model.database, "_incremental", &name])
+    }
+}
+
 /// Where the model's table lives; the catalog lives in `database`.`_incremental`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -119,6 +150,9 @@ pub struct ModelDef {
     /// first refresh.
     #[serde(default = "validated_default")]
     pub validated: bool,
+    /// Declared with `sources := {...}`: the refresh recomputes the keys that these tables' changed rows reach.
+    #[serde(default)]
+    pub sources: Vec<Source>,
 }
 
 fn validated_default() -> bool {

@@ -1,7 +1,7 @@
 //! Turns the parameters of `incremental_create` into a validated model definition.
 
 use crate::error::{Error, Result};
-use crate::model::{Column, Lookback, ModelDef, Strategy, Target, TimeKind};
+use crate::model::{Column, Lookback, ModelDef, Source, Strategy, Target, TimeKind};
 
 /// A parameter value as DuckDB passed it, reduced to what the options need.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,7 @@ pub struct CreateOptions {
     pub time_column: Option<String>,
     pub lookback: Option<ParamValue>,
     pub start: Option<ParamValue>,
+    pub sources: Option<ParamValue>,
     pub replace: bool,
     pub keep_data: bool,
 }
@@ -120,6 +121,53 @@ fn parse_strategy(model: &str, text: &str) -> Result<Option<Strategy>> {
     }
 }
 
+/// `sources := {'orders': 'updated_at', ...}`: each table the query reads, with its change column.
+fn parse_sources(model: &str, value: &ParamValue) -> Result<Vec<Source>> {
+    let ParamValue::Struct(fields) = value else {
+        return Err(Error::option(
+            model,
+            format!(
+                "sources must map each table to its change column, such as {{'orders': 'updated_at'}}, not {}",
+                value.text()
+            ),
+        ));
+    };
+    fields
+        .iter()
+        .map(|(relation, column)| match column {
+            ParamValue::Text(c) if !c.trim().is_empty() && !relation.trim().is_empty() => {
+                Ok(Source { relation: relation.trim().to_string(), column: c.trim().to_string(), type_name: None })
+            }
+            other => Err(Error::option(
+                model,
+                format!(
+                    "sources names table '{relation}' with change column {}; give a column name such as 'updated_at'",
+                    other.text()
+                ),
+            )),
+        })
+        .collect()
+}
+
+/// Checks that the query can be refreshed by the keys its sources' changes reach, and that the options agree.
+fn check_sources(model: &str, query: &str, sources: &[Source], unique_key: &[String], has_time: bool) -> Result<()> {
+    let bad = |detail: String| Err(Error::option(model, detail));
+    if has_time {
+        return bad("sources and time_column are two ways to find changed rows; pass only one of them".into());
+    }
+    if unique_key.is_empty() {
+        return bad("sources needs a unique_key: the group or partition key whose rows a change can reach".into());
+    }
+    let named: Vec<(String, String)> =
+        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.relation))).collect();
+    match crate::analysis::keyed(query, unique_key, &named, "k") {
+        Ok(_) => Ok(()),
+        Err(why) => bad(format!(
+            "sources cannot be used because the query cannot be refreshed by key: {why}; change the query, or leave sources out (the model then uses time_column or a full rebuild)"
+        )),
+    }
+}
+
 /// Picks the strategy for `'auto'` and checks a requested one has what it needs.
 fn choose_strategy(
     model: &str,
@@ -127,9 +175,12 @@ fn choose_strategy(
     has_key: bool,
     has_time: bool,
     has_lookback: bool,
+    has_sources: bool,
 ) -> Result<(Strategy, String)> {
     let need = |detail: &str| Err(Error::option(model, detail.to_string()));
     match requested {
+        None if has_sources => Ok((Strategy::Merge, "auto: sources and unique_key given, so the keys that the sources' changed rows reach are recomputed and merged".into())),
+        Some(Strategy::Append | Strategy::Full) if has_sources => need("sources works with strategy 'auto', 'merge' or 'delete+insert'; leave strategy out"),
         None if has_key => Ok((Strategy::Merge, "auto: unique_key given, so changed keys are upserted (merge)".into())),
         None if has_time => Ok((
             Strategy::DeleteInsert,
@@ -236,8 +287,18 @@ fn define(
         (Some(ParamValue::Integer(n)), None) => Some(Lookback::Integer(*n)),
         (Some(other), None) => Some(Lookback::Interval(other.text())),
     };
-    let (strategy, strategy_reason) =
-        choose_strategy(&model, strategy_choice, !unique_key.is_empty(), time_column.is_some(), lookback.is_some())?;
+    let sources = opts.sources.as_ref().map(|v| parse_sources(&model, v)).transpose()?.unwrap_or_default();
+    if !sources.is_empty() {
+        check_sources(&model, &crate::placeholders::bindable(&query), &sources, &unique_key, time_column.is_some())?;
+    }
+    let (strategy, strategy_reason) = choose_strategy(
+        &model,
+        strategy_choice,
+        !unique_key.is_empty(),
+        time_column.is_some(),
+        lookback.is_some(),
+        !sources.is_empty(),
+    )?;
     Ok(ModelDef {
         target,
         query,
@@ -252,6 +313,7 @@ fn define(
         validated: columns.is_some(),
         columns: columns.unwrap_or_default(),
         search_path,
+        sources,
     })
 }
 
@@ -267,6 +329,11 @@ pub fn options_of(def: &ModelDef) -> CreateOptions {
             Lookback::Interval(t) => ParamValue::Interval(t.clone()),
         }),
         start: def.start.clone().map(ParamValue::Text),
+        sources: (!def.sources.is_empty()).then(|| {
+            ParamValue::Struct(
+                def.sources.iter().map(|s| (s.relation.clone(), ParamValue::Text(s.column.clone()))).collect(),
+            )
+        }),
         replace: false,
         keep_data: false,
     }

@@ -1,7 +1,7 @@
 //! Golden files for the planner: model definition and state in, mode, reason and SQL out.
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
-use incremental::model::{Column, Lookback, ModelDef, ModelState, Strategy, Target, TimeKind};
+use incremental::model::{Column, Lookback, ModelDef, ModelState, Source, Strategy, Target, TimeKind};
 use incremental::placeholders::Vars;
 use incremental::planner::{self, Plan};
 
@@ -28,6 +28,7 @@ fn orders_def(strategy: Strategy, key: &[&str], time: Option<&str>, lookback: Op
         columns: vec![col("order_id", "BIGINT"), col("day", "DATE"), col("amount", "DECIMAL(10,2)")],
         search_path: String::new(),
         validated: true,
+        sources: Vec::new(),
     }
 }
 
@@ -49,8 +50,8 @@ fn render(p: &Plan) -> String {
     }
     if let Some(cost) = &p.cost {
         out.push_str(&format!(
-            "\n-- share of the table (over incremental_full_fraction: the full rebuild instead)\n{};\n",
-            cost.sql
+            "\n-- share {} (over incremental_full_fraction: the full rebuild instead)\n{};\n",
+            cost.measures, cost.sql
         ));
     }
     for (i, step) in p.steps.iter().enumerate() {
@@ -59,7 +60,39 @@ fn render(p: &Plan) -> String {
     out
 }
 
+/// A customer x product summary joined to a product dimension, refreshed by the keys its sources' changes reach.
+fn summary_def(query: &str) -> ModelDef {
+    let source = |relation: &str| Source {
+        relation: relation.into(),
+        column: "updated_at".into(),
+        type_name: Some("TIMESTAMP".into()),
+    };
+    ModelDef {
+        query: query.into(),
+        requested_strategy: "auto".into(),
+        strategy_reason: "auto: sources and unique_key given".into(),
+        unique_key: vec!["customer_id".into(), "product_id".into()],
+        time_kind: None,
+        time_column: None,
+        lookback: None,
+        columns: vec![col("customer_id", "INTEGER"), col("product_id", "INTEGER"), col("name", "VARCHAR")],
+        sources: vec![source("orders"), source("shop.main.products")],
+        ..orders_def(Strategy::Merge, &[], None, None)
+    }
+}
+
+const SUMMARY: &str = "SELECT o.customer_id, o.product_id, p.name, count(DISTINCT o.order_id) AS orders \
+    FROM orders AS o LEFT JOIN shop.main.products AS p ON p.product_id = o.product_id \
+    GROUP BY o.customer_id, o.product_id, p.name";
+
 fn cases() -> Vec<(&'static str, Plan)> {
+    let marks = r#"{"orders":"2024-03-10 12:00:00","shop.main.products":"2024-03-01 00:00:00"}"#;
+    let mut dedup_by_source = summary_def(
+        "SELECT * FROM orders QUALIFY row_number() OVER (PARTITION BY customer_id, product_id ORDER BY version DESC) = 1",
+    );
+    dedup_by_source.sources.truncate(1);
+    let mut one_source_empty = built(r#"{"orders":"2024-03-10 12:00:00"}"#);
+    one_source_empty.columns_match = true;
     let days = || Some(Lookback::Interval("3 days".into()));
     let merge = orders_def(Strategy::Merge, &["order_id"], Some("day"), days());
     let mut with_start = orders_def(Strategy::DeleteInsert, &[], Some("day"), days());
@@ -100,6 +133,18 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("dedup_filter_below_qualify", plan(&dedup, &built("2024-03-10"), false)),
         ("placeholders_first_build", planner::plan(&placeheld, &ModelState::default(), false, &region).unwrap()),
         ("placeholders_window", planner::plan(&placeheld, &built("2024-03-10"), false, &region).unwrap()),
+        ("sources_first_build", plan(&summary_def(SUMMARY), &ModelState::default(), false)),
+        ("sources_join_summary", plan(&summary_def(SUMMARY), &built(marks), false)),
+        ("sources_dedup_partitions", plan(&dedup_by_source, &built(marks), false)),
+        ("sources_source_was_empty", plan(&summary_def(SUMMARY), &one_source_empty, false)),
+        (
+            "sources_query_not_by_key",
+            plan(
+                &summary_def("SELECT customer_id, product_id, name FROM orders UNION SELECT 1, 2, 'x'"),
+                &built(marks),
+                false,
+            ),
+        ),
     ]
 }
 

@@ -1,8 +1,11 @@
 //! Reads a model's SQL without DuckDB: which relations it reads, and rewrites it where a filter can go deeper.
 
+mod aggregates;
 mod dedup;
+mod keys;
 
 pub use dedup::push_below_dedup;
+pub use keys::{keyed, KeyedQuery};
 
 use sqlparser::ast::{visit_expressions, Expr};
 

@@ -61,12 +61,18 @@ pub fn run(
             steps = &cost.full;
             out.mode = Mode::Full;
             out.reason = Some(format!(
-                "the window holds {:.1}% of the table, more than incremental_full_fraction ({:.1}%), so a full rebuild is cheaper",
+                "{:.1}% {}, more than incremental_full_fraction ({:.1}%), so a full rebuild is cheaper",
                 share * 100.0,
+                cost.measures,
                 full_fraction * 100.0
             ));
         }
     }
+    // A full rebuild measures every source afresh; an incremental refresh moves the stored marks forward.
+    let mut source_marks = match out.mode {
+        Mode::Full => Default::default(),
+        _ => crate::planner::stored_watermarks(out.watermark.as_deref()),
+    };
     for step in steps {
         match step {
             Step::Run(sql) => {
@@ -88,6 +94,12 @@ pub fn run(
             Step::Watermark(sql) => {
                 if let Some(wm) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
                     out.watermark = Some(wm);
+                }
+            }
+            Step::SourceWatermark(source, sql) => {
+                if let Some(wm) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
+                    source_marks.insert(source.clone(), wm);
+                    out.watermark = serde_json::to_string(&source_marks).ok();
                 }
             }
         }

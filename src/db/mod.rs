@@ -89,6 +89,39 @@ impl Session<'_> {
         })
     }
 
+    /// The definition with the type of each source's change column; a column that cannot be read is an error.
+    pub fn with_source_types(&self, mut def: ModelDef) -> Result<ModelDef> {
+        let model = def.name();
+        let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
+        for s in &mut def.sources {
+            // A model's rows are replaced in place: its new rows carry a new watermark, but the keys its old rows
+            // reached cannot be found from them, and deleted rows leave nothing to find at all.
+            if !graph::reads(&format!("SELECT * FROM {}", s.sql_name()), &def.search_path, &default_db, &all).is_empty()
+            {
+                return Err(Error::option(
+                    &model,
+                    format!(
+                        "sources lists {}, which is a model: its refreshes replace and delete rows, whose old keys a watermark cannot find; leave sources out (the model then uses time_column or a full rebuild)",
+                        s.relation
+                    ),
+                ));
+            }
+            let column = if s.is_snapshot() { "*".to_string() } else { crate::quote::ident(&s.column) };
+            let sql = format!("SELECT {column} FROM {}", s.sql_name());
+            let columns = self.describe(&model, &sql).map_err(|_| {
+                Error::option(
+                    &model,
+                    format!(
+                        "sources names change column \"{}\" of table {}, which cannot be read; check both names",
+                        s.column, s.relation
+                    ),
+                )
+            })?;
+            s.type_name = columns.first().filter(|_| !s.is_snapshot()).map(|c| c.type_name.clone());
+        }
+        Ok(def)
+    }
+
     /// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
     pub fn check_values(&self, def: &ModelDef) -> Result<()> {
         let model = def.name();

@@ -26,6 +26,7 @@ impl SqlFunction for Create {
         ("time_column", ParamType::Varchar),
         ("lookback", ParamType::Any),
         ("start", ParamType::Any),
+        ("sources", ParamType::Any),
         ("replace", ParamType::Boolean),
         ("keep_data", ParamType::Boolean),
     ];
@@ -46,6 +47,7 @@ impl SqlFunction for Create {
             time_column: params.named_text("time_column"),
             lookback: params.named.get("lookback").cloned(),
             start: params.named.get("start").cloned(),
+            sources: params.named.get("sources").cloned(),
             replace: params.flag("replace", false),
             keep_data: params.flag("keep_data", false),
         };
@@ -87,6 +89,7 @@ impl SqlFunction for Create {
                     Err(_) if reads_unbuilt => deferred_definition(target.clone(), query, &args.options, search_path)?,
                     Err(e) => return Err(e),
                 };
+                let def = if def.validated { s.with_source_types(def)? } else { def };
                 s.check_values(&def)?;
                 check_placeholders(&def)?;
                 let rebuild = match &existing {

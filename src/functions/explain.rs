@@ -63,10 +63,10 @@ impl SqlFunction for Explain {
                 ]
             };
             let probe = plan.probe.iter().map(|p| row(0, "probe (false: no-op)", p));
-            let cost = plan
-                .cost
-                .iter()
-                .map(|c| row(0, "share of the table (over incremental_full_fraction: full rebuild)", &c.sql));
+            let cost = plan.cost.iter().map(|c| {
+                let kind = format!("share {} (over incremental_full_fraction: full rebuild)", c.measures);
+                row(0, &kind, &c.sql)
+            });
             let steps = plan.steps.iter().enumerate().map(|(i, step)| row(i + 1, step.kind(), step.sql()));
             Ok(probe.chain(cost).chain(steps).collect())
         })

@@ -184,7 +184,7 @@ impl Registrar {
                 ffi::duckdb_config_option_scope_DUCKDB_CONFIG_OPTION_SCOPE_SESSION,
             );
             let description = values::c_string(
-                "incremental: a refresh whose window holds more than this share of the table rebuilds it in full",
+                "incremental: a refresh touching more than this share of the table (or of a source) rebuilds it in full",
             );
             ffi::duckdb_config_option_set_description(option, description.as_ptr());
             let state = ffi::duckdb_register_config_option(self.con, option);

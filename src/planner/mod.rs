@@ -1,13 +1,17 @@
 //! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
 
+mod keys;
 mod render;
 mod values;
 mod window;
+
+use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
+pub use keys::stored_watermarks;
 pub use values::fill;
 
 pub use window::Window;
@@ -57,12 +61,19 @@ pub enum Step {
     Check(Guard, String),
     /// A query returning the new watermark as text.
     Watermark(String),
+    /// A query returning the new watermark of one source (named first) as text.
+    SourceWatermark(String, String),
 }
 
 impl Step {
     pub fn sql(&self) -> &str {
         match self {
-            Step::Run(s) | Step::Count(_, s) | Step::Apply(_, s) | Step::Check(_, s) | Step::Watermark(s) => s,
+            Step::Run(s)
+            | Step::Count(_, s)
+            | Step::Apply(_, s)
+            | Step::Check(_, s)
+            | Step::Watermark(s)
+            | Step::SourceWatermark(_, s) => s,
         }
     }
 
@@ -77,6 +88,7 @@ impl Step {
             Step::Apply(Counter::Deleted, _) => "delete",
             Step::Check(_, _) => "check",
             Step::Watermark(_) => "watermark",
+            Step::SourceWatermark(_, _) => "source watermark",
         }
     }
 }
@@ -95,12 +107,14 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// A query returning the share (0 to 1) of the table's rows inside the window: answered from zone maps and the
-/// table's row count, without reading the source. Over the threshold, `full` runs instead of the steps.
+/// A query returning a share (0 to 1) of rows a refresh touches: of the table's rows inside the window, or of a
+/// source's rows that changed. Over the threshold, `full` runs instead of the steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostCheck {
     pub sql: String,
     pub full: Vec<Step>,
+    /// What the share is of, for the refresh's reason.
+    pub measures: &'static str,
 }
 
 /// Decides the mode of the next refresh and renders its statements, with the query's placeholders filled.
@@ -120,9 +134,45 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     } else {
         None
     };
+    let marks = keys::stored_watermarks(state.watermark.as_deref());
+    let full_steps = |def: &ModelDef| {
+        let mut steps = render::full(def, state);
+        steps.extend(keys::source_watermarks(def, &BTreeMap::new()));
+        steps
+    };
     if let Some(reason) = full_reason {
-        let steps = render::full(&fill(def, None, vars)?, state);
+        let steps = full_steps(&fill(def, None, vars)?);
         return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, cost: None, steps });
+    }
+    if !def.sources.is_empty() {
+        let def = fill(def, None, vars)?;
+        let how = |s: &crate::model::Source| match s.is_snapshot() {
+            true => format!("{} (against its copy from the last refresh)", s.relation),
+            false => format!("{} ({} beyond its watermark)", s.relation, s.column),
+        };
+        let reason = format!(
+            "{}; reads the changed rows of {}",
+            def.strategy_reason,
+            def.sources.iter().map(how).collect::<Vec<_>>().join(", ")
+        );
+        return match keys::steps(&def, &marks) {
+            Ok(steps) => Ok(Plan {
+                mode: Mode::Incremental,
+                strategy: def.strategy,
+                reason,
+                probe: Some(keys::probe(&def, &marks)),
+                cost: Some(keys::cost(&def, &marks, full_steps(&def))),
+                steps,
+            }),
+            Err(why) => Ok(Plan {
+                mode: Mode::Full,
+                strategy: def.strategy,
+                reason: format!("the query cannot be refreshed by key ({why}), so it is rebuilt"),
+                probe: None,
+                cost: None,
+                steps: full_steps(&def),
+            }),
+        };
     }
     let window = Window::for_refresh(def, state.watermark.as_deref());
     let full_def = fill(def, None, vars)?;
@@ -142,6 +192,10 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         Strategy::DeleteInsert => render::delete_insert(def, &window),
         Strategy::Full => render::full(def, state),
     };
-    let cost = window.share_of_table(def).map(|sql| CostCheck { sql, full: render::full(&full_def, state) });
+    let cost = window.share_of_table(def).map(|sql| CostCheck {
+        sql,
+        full: render::full(&full_def, state),
+        measures: "of the table is in the window",
+    });
     Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, cost, steps })
 }

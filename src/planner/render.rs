@@ -7,6 +7,8 @@ use crate::quote::{column_list, ident, literal};
 
 const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
 const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
+pub const KEYS: &str = "\"temp\".\"main\".\"__incremental_keys\"";
+const MATCHED: &str = "\"temp\".\"main\".\"__incremental_matched\"";
 const PRESENT: &str = "\"__incremental_present\"";
 
 fn target(def: &ModelDef) -> String {
@@ -196,12 +198,13 @@ pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
 }
 
 /// Deletes the table's rows whose key is among the keys of `rows` (a query over `n`): a join on plain equality, then
-/// a NULL-safe one over just the rows with a NULL key.
-fn delete_keys_of(def: &ModelDef, rows: &str) -> [Step; 2] {
+/// a NULL-safe one over just the rows with a NULL key. `counted` adds the deleted rows to the deleted counter.
+fn delete_keys_of(def: &ModelDef, rows: &str, counted: bool) -> [Step; 2] {
     let t = target(def);
+    let step = |sql: String| if counted { Step::Apply(Counter::Deleted, sql) } else { Step::Run(sql) };
     [
-        Step::Run(format!("DELETE FROM {t} AS t USING ({rows}) AS n WHERE {}", keys_plain_equal(def, "n", "t"))),
-        Step::Run(format!(
+        step(format!("DELETE FROM {t} AS t USING ({rows}) AS n WHERE {}", keys_plain_equal(def, "n", "t"))),
+        step(format!(
             "DELETE FROM {t} AS t USING (SELECT * FROM ({rows}) AS n WHERE {}) AS n WHERE {}",
             any_key_null(def, "n"),
             keys_equal(def, "n", "t")
@@ -209,11 +212,11 @@ fn delete_keys_of(def: &ModelDef, rows: &str) -> [Step; 2] {
     ]
 }
 
-/// Upserts the window's changed keys and deletes keys that vanished from the window. Rows are matched to the table
-/// by plain key equality, and rows with a NULL key in a second, NULL-safe pass over just those rows.
-pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
+/// Writes the rows of NEW that are new or changed, after `vanished` (which deletes the keys that left). Rows are
+/// matched to the table by plain key equality, and rows with a NULL key in a second, NULL-safe pass.
+pub(super) fn upsert(def: &ModelDef, vanished: Vec<Step>) -> Vec<Step> {
     let t = target(def);
-    let (eq, nulls) = (keys_plain_equal(def, "n", "t"), any_key_null(def, "n"));
+    let nulls = any_key_null(def, "n");
     let changed = |rows: String, on: String| {
         format!(
             "SELECT n.*, t.{PRESENT} IS NOT NULL AS {PRESENT} FROM ({rows}) AS n \
@@ -221,27 +224,75 @@ pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
             values_differ(def, "n", "t")
         )
     };
-    let mut steps = vec![stage(def, window.query_filter(def, "q"))];
-    steps.extend(window_checks(def, window));
-    steps.push(Step::Run(format!(
+    let mut steps = vec![Step::Run(format!(
         "CREATE TEMP TABLE {CHANGES} AS {} UNION ALL {}",
-        changed(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), eq.clone()),
+        changed(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), keys_plain_equal(def, "n", "t")),
         changed(format!("SELECT * FROM {NEW} AS n WHERE {nulls}"), keys_equal(def, "n", "t"))
-    )));
+    ))];
     steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {CHANGES} WHERE NOT {PRESENT}")));
     steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {CHANGES} WHERE {PRESENT}")));
-    steps.push(Step::Apply(
+    steps.extend(vanished);
+    steps.extend(delete_keys_of(def, &format!("SELECT * FROM {CHANGES} AS n WHERE n.{PRESENT}"), false));
+    steps.push(Step::Run(insert_from(def, CHANGES)));
+    steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
+    steps
+}
+
+/// Upserts the window's changed keys and deletes keys that vanished from the window.
+pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
+    let mut steps = vec![stage(def, window.query_filter(def, "q"))];
+    steps.extend(window_checks(def, window));
+    let vanished = Step::Apply(
         Counter::Deleted,
         format!(
-            "DELETE FROM {t} AS t WHERE {} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {})",
+            "DELETE FROM {} AS t WHERE {} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {})",
+            target(def),
             window.target_filter(def, "t"),
             keys_equal(def, "n", "t")
         ),
-    ));
-    steps.extend(delete_keys_of(def, &format!("SELECT * FROM {CHANGES} AS n WHERE n.{PRESENT}")));
-    steps.push(Step::Run(insert_from(def, CHANGES)));
-    steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
+    );
+    steps.extend(upsert(def, vec![vanished]));
     finish(def, window, &mut steps);
+    steps
+}
+
+/// Recomputes the keys in KEYS with `restricted` (the query limited to them) and writes them: the table's rows of
+/// those keys are deleted and the recomputed rows inserted. Values are not compared: that reads every value column
+/// of the table, and DuckDB decompresses whole vectors for the few matching rows (measured at 8.3M rows with HUGEINT
+/// sums: 3.9 s, against 0.1 s for the key columns alone). So `updated` counts recomputed keys that were present.
+pub fn by_keys(def: &ModelDef, discover: String, restricted: &str) -> Vec<Step> {
+    let t = target(def);
+    let keys = column_list(&def.unique_key, Some("n"));
+    let nulls = any_key_null(def, "n");
+    let matched = |rows: String, on: String| {
+        format!(
+            "SELECT {keys} FROM ({rows}) AS n JOIN (SELECT {} FROM {t}) AS t ON {on}",
+            column_list(&def.unique_key, None)
+        )
+    };
+    let mut steps = vec![Step::Run(format!("CREATE TEMP TABLE {KEYS} AS {discover}"))];
+    steps.push(Step::Run(format!("CREATE TEMP TABLE {NEW} AS {restricted}")));
+    steps.extend(checks(def, NEW, false));
+    steps.push(Step::Run(format!(
+        "CREATE TEMP TABLE {MATCHED} AS {} UNION ALL {}",
+        matched(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), keys_plain_equal(def, "n", "t")),
+        matched(format!("SELECT * FROM {NEW} AS n WHERE {nulls}"), keys_equal(def, "n", "t"))
+    )));
+    steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {MATCHED}")));
+    steps.push(Step::Count(
+        Counter::Inserted,
+        format!("SELECT (SELECT count(*) FROM {NEW}) - (SELECT count(*) FROM {MATCHED})"),
+    ));
+    let gone = format!(
+        "SELECT * FROM {KEYS} AS n WHERE NOT EXISTS (SELECT 1 FROM {NEW} AS k WHERE {})",
+        keys_equal(def, "k", "n")
+    );
+    steps.extend(delete_keys_of(def, &gone, true));
+    steps.extend(delete_keys_of(def, &format!("SELECT * FROM {MATCHED}"), false));
+    steps.push(Step::Run(insert_from(def, NEW)));
+    for table in [MATCHED, NEW, KEYS] {
+        steps.push(Step::Run(format!("DROP TABLE {table}")));
+    }
     steps
 }
 
@@ -254,7 +305,7 @@ pub fn delete_insert(def: &ModelDef, window: &Window) -> Vec<Step> {
     steps.extend(diff_counts(def, &old));
     steps.push(Step::Run(format!("DELETE FROM {t} AS t WHERE {old}")));
     if !def.unique_key.is_empty() {
-        steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW} AS n")));
+        steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW} AS n"), false));
     }
     steps.push(Step::Run(insert_from(def, NEW)));
     finish(def, window, &mut steps);

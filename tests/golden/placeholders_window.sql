@@ -2,7 +2,7 @@
 -- strategy: delete+insert
 -- reason: strategy 'delete+insert' requested; re-reads rows with day >= watermark 2024-03-10 minus lookback 3 days
 
--- share of the table (over incremental_full_fraction: the full rebuild instead)
+-- share of the table is in the window (over incremental_full_fraction: the full rebuild instead)
 SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)), (SELECT count(*) AS n FROM "shop"."main"."stg_orders");
 
 -- step 1 (run)

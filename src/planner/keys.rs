@@ -1,0 +1,97 @@
+//! The refresh of a model with `sources`: each source's changed rows are those beyond its stored watermark; the keys
+//! they reach are recomputed from the query restricted to them.
+
+use std::collections::BTreeMap;
+
+use super::render::{self, KEYS};
+use super::window::MIN_ROWS_FOR_COST;
+use super::{CostCheck, Step};
+use crate::model::{ModelDef, Source};
+use crate::quote::{ident, literal};
+
+/// The sources' watermarks as stored: a JSON object of relation to value. Absent for a source that was empty.
+pub fn stored_watermarks(text: Option<&str>) -> BTreeMap<String, String> {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+}
+
+fn typed(s: &Source, value: &str) -> String {
+    match &s.type_name {
+        Some(ty) => format!("CAST({} AS {ty})", literal(value)),
+        None => literal(value),
+    }
+}
+
+/// The source's changed rows: beyond its watermark (every row when none is stored: the source was empty); for a
+/// snapshot source, the rows that differ from the copy, in their new and their old version.
+fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>) -> String {
+    let rel = s.sql_name();
+    if s.is_snapshot() {
+        let copy = s.snapshot_table(&def.target);
+        return format!(
+            "SELECT * FROM (SELECT * FROM {rel} EXCEPT ALL SELECT * FROM {copy}) UNION ALL \
+             SELECT * FROM (SELECT * FROM {copy} EXCEPT ALL SELECT * FROM {rel})"
+        );
+    }
+    match marks.get(&s.relation) {
+        Some(wm) => format!("SELECT * FROM {rel} WHERE {} > {}", ident(&s.column), typed(s, wm)),
+        None => format!("SELECT * FROM {rel}"),
+    }
+}
+
+/// Steps recording where each source now is: its newest change value (the stored one when nothing changed), or a
+/// fresh copy of a snapshot source.
+pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>) -> Vec<Step> {
+    def.sources
+        .iter()
+        .map(|s| {
+            if s.is_snapshot() {
+                let copy = s.snapshot_table(&def.target);
+                return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {}", s.sql_name()));
+            }
+            let newest = format!("max({})", ident(&s.column));
+            let value = match marks.get(&s.relation) {
+                Some(wm) => format!("coalesce({newest}, {})", typed(s, wm)),
+                None => newest,
+            };
+            let sql = format!("SELECT CAST({value} AS VARCHAR) FROM ({}) AS s", changed_rows(def, s, marks));
+            Step::SourceWatermark(s.relation.clone(), sql)
+        })
+        .collect()
+}
+
+/// A query answering `true` when any source has a row beyond its watermark.
+pub fn probe(def: &ModelDef, marks: &BTreeMap<String, String>) -> String {
+    let any = def.sources.iter().map(|s| format!("EXISTS ({})", changed_rows(def, s, marks))).collect::<Vec<_>>();
+    format!("SELECT {}", any.join(" OR "))
+}
+
+/// The largest share of a source's rows that changed, against `incremental_full_fraction`.
+pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -> CostCheck {
+    let shares = def
+        .sources
+        .iter()
+        .map(|s| {
+            format!(
+                "(SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
+                 (SELECT count(*) AS w FROM ({})), (SELECT count(*) AS n FROM {}))",
+                changed_rows(def, s, marks),
+                s.sql_name()
+            )
+        })
+        .collect::<Vec<_>>();
+    let sql = match shares.as_slice() {
+        [one] => format!("SELECT {one}"),
+        many => format!("SELECT greatest({})", many.join(", ")),
+    };
+    CostCheck { sql, full, measures: "of a source's rows changed" }
+}
+
+/// The steps of a refresh by keys, or why the query cannot be refreshed that way.
+pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>) -> Result<Vec<Step>, String> {
+    let named: Vec<(String, String)> =
+        def.sources.iter().map(|s| (s.relation.clone(), changed_rows(def, s, marks))).collect();
+    let keyed = crate::analysis::keyed(&def.query, &def.unique_key, &named, KEYS)?;
+    let mut steps = render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted);
+    steps.extend(source_watermarks(def, marks));
+    Ok(steps)
+}
