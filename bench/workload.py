@@ -94,16 +94,15 @@ MODELS = {
         "query": "SELECT order_date, COUNT(*) AS events, COUNT(DISTINCT order_id) AS orders, "
                  "COUNT(DISTINCT customer_id) AS customers, SUM(amount) AS revenue, MAX(updated_at) AS updated_at "
                  "FROM orders {w} GROUP BY order_date",
-        "ext": "strategy := 'delete+insert', time_column := 'order_date', lookback := INTERVAL '14 days'",
+        "ext": "unique_key := 'order_date', sources := {'orders': 'updated_at'}",
     },
     "orders_latest": {
         "scenario": "2 dedup (latest version per order) by merge",
-        # order_date is fixed per order, so partitioning by it too changes nothing but lets DuckDB push the
-        # extension's window filter (order_date >= watermark - 14 days) below the window function into the scan.
+        # order_date is fixed per order, so partitioning by it too changes nothing; it lets DuckDB push a filter on
+        # order_date below the window function, which a window on order_date (time_column) needs.
         "query": "SELECT order_id, version, order_date, updated_at, customer_id, product_id, quantity, amount, status "
                  "FROM orders {w} QUALIFY row_number() OVER (PARTITION BY order_id, order_date ORDER BY version DESC) = 1",
-        "ext": "strategy := 'merge', unique_key := 'order_id', time_column := 'order_date', "
-               "lookback := INTERVAL '14 days'",
+        "ext": "unique_key := 'order_id', sources := {'orders': 'updated_at'}",
     },
     "customer_product": {
         "scenario": "3 customer x product summary joined to the product dimension",
@@ -112,7 +111,7 @@ MODELS = {
                  "greatest(MAX(o.updated_at), MAX(p.updated_at)) AS updated_at "
                  "FROM orders o JOIN products p ON p.product_id = o.product_id {w} "
                  "GROUP BY o.customer_id, o.product_id, p.product_name, p.category",
-        "ext": "strategy := 'merge', unique_key := 'customer_id, product_id', time_column := 'updated_at'",
+        "ext": "unique_key := 'customer_id, product_id', sources := {'orders': 'updated_at', 'products': 'updated_at'}",
     },
     "refunds": {
         "scenario": "4 append-only feed (refund events)",
@@ -124,7 +123,7 @@ MODELS = {
         "scenario": "5 dedup, changes anywhere in history (sweep)",
         "query": "SELECT order_id, version, order_date, updated_at, customer_id, product_id, quantity, amount, status "
                  "FROM orders {w} QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY version DESC) = 1",
-        "ext": "strategy := 'merge', unique_key := 'order_id', time_column := 'updated_at'",
+        "ext": "unique_key := 'order_id', sources := {'orders': 'updated_at'}",
     },
 }
 DAILY_MODELS = ["daily_revenue", "orders_latest", "customer_product", "refunds"]
