@@ -35,23 +35,21 @@ refunded with a negative amount); `customers` (events / 100) and `products` (1,0
 new versions of 5% of the last 14 days' orders, and renames one popular product. About 0.45% of the history.
 
 **Models**: one SQL query per model, the same for every engine (`bench/workload.py`); the extension's options are
-the best the interface allows; a refresh re-reads the window `time_column >= watermark - lookback` of the query's
-*output* (the extension pushes that filter below a `row_number()` dedup only when the dedup orders by the time
-column, which none of these models does), and its cost choice compares the share of the *table* inside that window
-with `incremental_full_fraction`:
+the best the interface allows. Four models declare `sources` (see README): a refresh finds the events beyond the
+stored `updated_at` watermark (and the products beyond theirs), follows them to the unique-key values they reach,
+recomputes those keys with the query restricted to them, and rewrites them; its cost choice compares the share of a
+source's rows that changed with `incremental_full_fraction`:
 
 | model | scenario | extension options chosen |
 | --- | --- | --- |
 {models}
 
-- `daily_revenue`: delete+insert of the 14-day sliding window (no unique_key, so the window is replaced as a whole).
-- `orders_latest`: the dedup partitions by `(order_id, order_date)`: order_date is fixed per order, so the result is
-  the same, but DuckDB can then push the window filter on `order_date` below `row_number()` into the scan (zone maps
-  skip the old row groups). With `PARTITION BY order_id` alone any window filter stays above the window function and
-  every refresh computes it over the whole history (that is `orders_latest_u`, measured in the sweep).
-- `customer_product` has no time column a filter could reach: `updated_at` (the newest event or product change of the
-  group) is chosen so that the merge writes only changed groups; the aggregation itself still runs over all history.
-- `refunds` is an append-only feed (`append` on `updated_at`, no lookback): the only strategy with a no-op probe.
+- `daily_revenue`: the days that received events (the late rows reach 14 days back) are re-aggregated.
+- `orders_latest`: the orders that received a version are recomputed (their `row_number()` partitions); the dedup
+  partitions by `(order_id, order_date)`, which changes nothing as order_date is fixed per order.
+- `customer_product`: the (customer, product) groups that received events, and every group of the renamed product
+  (found by joining the changed product rows with the events), are recomputed.
+- `refunds` is an append-only feed (`append` on `updated_at`, no lookback).
 
 **Engines**, each in a fresh process on a fresh copy of the database with the batch applied:
 
@@ -77,18 +75,20 @@ recomputation of the query, `EXCEPT ALL` both ways, exact; any difference stops 
 
 HISTORY_PLOT = """![refresh time against history size](img/bench_history.png)
 
-Full rebuilds grow with the history; hand-written SQL stays flat; the extension follows the hand-written line where
-its window reaches the scan (daily revenue, dedup) and the full-rebuild line where it does not (customer x product).
+Full rebuilds grow with the history; hand-written SQL and the extension stay close to flat: both read only the
+changed events and the keys they reach.
 """
 
 
 def sweep_intro(rows):
     return f"""### Change-fraction sweep ({rows:,} events)
 
-Model `orders_latest_u` (dedup, merge on `order_id`, time column `updated_at`): the batch is a new version of a given
-fraction of all orders, spread over the whole history (so no date window can bound it). The extension has no cost
-model yet: it always runs its incremental merge; "better of full and incremental" is the cheaper of its merge and a
-full rebuild, both measured here.
+Model `orders_latest_u` (dedup with `PARTITION BY order_id`, sources `orders` by `updated_at`): the batch is a new
+version of a given fraction of all orders, spread over the whole history (so no date window can bound it). The
+extension recomputes the changed orders' partitions, unless the changed events are more than
+`incremental_full_fraction` (0.3) of the source's rows, when it rebuilds in full (the `mode` column); "better of full
+and the extension's incremental" is the cheaper of `CREATE OR REPLACE TABLE AS` and the extension, both measured
+here.
 
 ![refresh time against change fraction](img/bench_sweep.png)
 
@@ -120,57 +120,41 @@ CAUSES = """## Shortfalls and their measured causes
 
 The statement-by-statement times behind these causes are in the appendix (`bench/explain.py`, which times every
 statement `incremental_explain` lists on a copy after the next-day batch, with DuckDB's profiler on the slow ones).
+A 30M-event run was not made: the 10M run alone takes 24 minutes here, a 30M one about three times that (the
+benchmark copies the database afresh for every engine, model and repetition); `python bench/run.py --rows 30000000
+--reps 3 --no-sweep` adds it.
 
-- **Daily revenue (delete+insert, 14-day window)** is the closest to hand-written: both re-aggregate the same ~15
-  days (the late rows reach 14 days back, so the hand-written SQL cannot read less). The extension adds a fixed
-  cost: it materializes the window into a temp table, counts inserted and deleted rows with two `EXCEPT ALL`
-  queries against the table's window, writes the watermark, history and catalog rows, and its own planning (see the
-  own-work section). At small histories that fixed cost dominates the ratio; it does not grow with history.
-- **Dedup by merge (`orders_latest`)**: the window (`order_date >= watermark - 14 days`) reaches the scan, but it is
-  ~4% of all orders, about ten times the rows the hand-written MERGE reads (only the events since its last run).
-  Worse, two statements of the merge are O(history): the delete of changed keys (`DELETE ... WHERE EXISTS (changes
-  with the same key)`) and the delete of keys that left the window (`t.order_date >= bound AND NOT EXISTS ...`)
-  scan the whole target table: its rows are in the order the window function produced them, so its zone maps on
-  `order_date` prune nothing, and the key lookup is a hash join over every row of the table. Together they make
-  this refresh cost a large part of a full rebuild. Hand-written SQL uses DuckDB's `MERGE INTO`, which probes the
-  target by key for only the changed rows.
-- **Customer x product summary (join to the dimension)**: there is no time column a filter could push to the
-  source (an aggregate's `updated_at` is known only after aggregating everything), so every refresh aggregates the
-  whole history, then joins the whole result with the whole table to find changed groups. That is more work than
-  a full rebuild. The cure is the later issue's per-source change sets (aggregate only the groups whose keys appear
-  in the new events or the renamed product, as the hand-written SQL does).
-- **Nothing new**: only `append` without lookback has a no-op probe (`refunds`). Every model with a lookback
-  re-reads its window, so its nothing-new refresh costs about as much as a next-day refresh (daily revenue: the
-  15-day aggregation; dedup and summary: their O(history) statements). The no-op itself misses 5 ms too, and grows
-  with the database: its probe alone takes about 1 ms at 10M events (`EXPLAIN ANALYZE` of the probe on the appendix's
-  copy; zone maps skip every row group), yet a second no-op in a warm process reported `elapsed_ms` of about 50 ms
-  at 10M against 3.8 ms for a 10-row model in builds before the probe and the window filter dropped their
-  `OR time_column IS NULL`: that disjunction kept the filter out of the scan, so the probe read every row (44 ms
-  against 0.6 ms on 10M rows); NULL times are now looked for with a query of their own, which zone maps answer
-  from their null counts.
-- **Own work per refresh** is 4-13 ms even for a 10-row model (table above), against under 1 ms for a one-row write
+- **Within 1.2x of hand-written**: at 10M the dedup beats the hand-written `MERGE INTO` (it recomputes the changed
+  orders' partitions with a semi-join whose key range DuckDB pushes into the scan), daily revenue is at about 1.3x and
+  the summary at about 1.4x; the append feed is 2x of a 5-10 ms statement. What the hand-written SQL does not do and
+  the extension does: a duplicate-key check on the recomputed rows, a join of the recomputed keys with the table's key
+  columns to count updates apart from inserts, the deletes split in two passes (plain `=` for keys without NULL, a
+  NULL-safe pass for the rest, which keeps DuckDB's range filters), one temp table per stage, the history and catalog
+  rows, and about 4-10 ms of fixed work (below). At 1M and 3M events that fixed part is most of the ratio.
+- **Customer x product summary**: the extension's key discovery joins the renamed product with every event (the
+  hand-written SQL does the same with the stored summary instead of the events) and recomputes the groups of the
+  changed keys from the events; the remaining gap is its delete and count passes over the 8M-row summary (about
+  100 ms for the delete of 58k keys: the summary's rows are in hash order, so the keys are spread over every row
+  group).
+- **Nothing new** is a no-op for every model (each source is asked for a row beyond its watermark; DuckDB's zone maps
+  answer without reading rows: the probe takes 1-2 ms at 10M), but the call costs 10-12 ms in a fresh CLI process
+  against the 5 ms target, and 5 ms in a warm python process (appendix): the rest is the fixed work below plus the
+  first catalog reads of a new process.
+- **Own work per refresh** is 4-10 ms for a 10-row model (table above), against under 1 ms for a one-row write
   transaction on the same file: each refresh reads the catalog, looks up the table, binds the model's query
   (`DESCRIBE`) to check its columns, runs each step as its own statement on a pool connection, inserts a history row,
-  updates the model row and commits. The whole hand-written nothing-new script, with its own state read, update and
-  commit, runs in 3-8 ms. Measure (b) is within its noise (tens of ms on statements of 0.1-15 s) and cannot confirm
-  or refute 2 ms.
-- **Whole process against dbt**: `dbt run` spends 2.5-3 s outside its queries (python start-up, project parsing,
-  adapter connection), so the extension's process wins by 10x or more wherever its refresh is small (daily revenue,
-  the append feed). It misses where its refresh itself is slow: the dedup and the summary run O(history) statements
-  (above) that take seconds. dbt's own merge of the summary (recompute the touched groups, then `MERGE`) is slower
-  than a full rebuild, as in the issue's measurement. A process that loads the extension also pays a fixed
-  start/stop cost (compare whole-process minus in-DuckDB time of `ext` and `hand` in the tables: the `LOAD`, the
-  connection pool, and its release at exit).
-- **Peak memory** grows with history for every model: by 2x for daily revenue and 3x for the append feed (more row
-  groups and their metadata to read; the process also maps the larger catalog), and by 7-8x for the dedup and the
-  summary, whose refreshes run O(history) statements: the joins of the window's or the query's result with the
-  whole target table build hash tables over all of it (appendix, steps 4 and 8).
-- **Change-fraction sweep**: the extension always runs its incremental merge; with `PARTITION BY order_id` alone its
-  window filter (`updated_at >= watermark`) sits above `row_number()`, so every refresh computes the dedup over the
-  whole history *and then* merges the changed rows. It is therefore never much cheaper than a full rebuild, and
-  increasingly more expensive as the fraction grows (the merge's joins and deletes scale with the changed rows on
-  top of the full computation). The cost choice does not switch to a rebuild here: it measures the share of the
-  table inside the window, and with `updated_at` as the time column that share stays small however many orders the
-  batch changes; measuring the changed source rows instead needs the per-source change sets of the later issue. Even
-  the hand-written `MERGE INTO` costs about 1 s at 0.01%: DuckDB's MERGE joins with the whole 9M-row target table.
+  updates the model row and commits. Measure (b) is within its noise and cannot confirm or refute 2 ms.
+- **Peak memory** grows with history for every engine that reads the database, the hand-written SQL included
+  (customer x product: 70 -> 287 MiB hand-written, 89 -> 318 MiB extension, 1M -> 10M): the recomputed groups' events
+  are found by a hash semi-join over the event log, and the summary's delete joins its 8M rows' keys. A no-op also
+  grows (60 -> 136 MiB): the CLI process maps more of the larger file's metadata.
+- **Change-fraction sweep**: up to 25% changed the extension is the fastest of the three (at 0.01%: 151 ms against
+  2.85 s for a full rebuild and 840 ms for the hand-written MERGE, which joins the whole target). At 50% the changed
+  events are 31% of the event log, so the cost choice rebuilds in full, as it should, but its full rebuild of an
+  existing keyed table takes about three times a plain `CREATE OR REPLACE TABLE AS`: measured step by step on the
+  10M copy (`incremental_explain(..., full_refresh := true)`): computing the query into a temp table 2.2 s, the
+  duplicate-key check 1.5 s, the three exact change counts against the old table 2.9 s, and copying the temp table
+  over the old one 2.5 s. Counting changes exactly in a rebuild costs more than the rebuild; building the new table
+  in place and counting with one full outer join, or reporting a rebuild's counts as rows replaced, would bring it
+  near 1x.
 """

@@ -159,7 +159,7 @@ fn check_sources(model: &str, query: &str, sources: &[Source], unique_key: &[Str
         return bad("sources needs a unique_key: the group or partition key whose rows a change can reach".into());
     }
     let named: Vec<(String, String)> =
-        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.relation))).collect();
+        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.sql_name()))).collect();
     match crate::analysis::keyed(query, unique_key, &named, "k") {
         Ok(_) => Ok(()),
         Err(why) => bad(format!(

@@ -3,12 +3,12 @@
 //! only on source rows with that key, and filtering the sources by key gives exactly those output rows.
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, JoinOperator, Query, Select, SelectItem, SetExpr, Statement, TableFactor, WindowType,
+    Distinct, Expr, GroupByExpr, JoinOperator, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
-use super::aggregates::{is_aggregate_call, visit_functions};
+use super::key_checks::column_name;
 use crate::quote::ident;
 
 /// The SQL a refresh by keys runs, rendered from the model's query.
@@ -40,23 +40,6 @@ fn parse_select(query: &str) -> Result<(Statement, Select), String> {
     }
 }
 
-fn column_name(expr: &Expr) -> Option<&str> {
-    match expr {
-        Expr::Identifier(i) => Some(&i.value),
-        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.as_str()),
-        _ => None,
-    }
-}
-
-/// Same expression as written, where a bare column also matches the same column with a table prefix.
-fn same_expr(a: &Expr, b: &Expr) -> bool {
-    let bare = |e: &Expr| matches!(e, Expr::Identifier(_));
-    match (column_name(a), column_name(b)) {
-        (Some(x), Some(y)) if bare(a) || bare(b) => x.eq_ignore_ascii_case(y),
-        _ => a.to_string().eq_ignore_ascii_case(&b.to_string()),
-    }
-}
-
 /// The expression behind each unique key column, and its position in the SELECT list (1-based).
 fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(Expr, usize)>, String> {
     let single_table = select.from.len() == 1 && select.from[0].joins.is_empty();
@@ -75,59 +58,6 @@ fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(Expr, usize)
             )
         })
         .collect()
-}
-
-fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
-    let items: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
-    let aggregated = visit_functions(&items, is_aggregate_call) || select.having.is_some();
-    for ((expr, position), name) in keys.iter().zip(unique_key) {
-        let grouped = match &select.group_by {
-            GroupByExpr::All(_) => !visit_functions(std::slice::from_ref(expr), is_aggregate_call),
-            GroupByExpr::Expressions(list, _) if list.is_empty() => !aggregated,
-            GroupByExpr::Expressions(list, _) => list.iter().any(|g| {
-                same_expr(g, expr)
-                    || column_name(g).is_some_and(|c| c.eq_ignore_ascii_case(name))
-                    || matches!(g, Expr::Value(v) if v.value.to_string() == position.to_string())
-            }),
-        };
-        if !grouped {
-            return Err(format!(
-                "unique_key column \"{name}\" is not a GROUP BY key, so a change to one row can reach other keys' groups"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
-    if !select.named_window.is_empty() {
-        return Err("it names a window (WINDOW w AS ...); write the window in OVER (...)".into());
-    }
-    let mut exprs: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
-    exprs.extend(select.qualify.clone());
-    let mut problem = None;
-    visit_functions(&exprs, |f| {
-        let partition = match &f.over {
-            Some(WindowType::WindowSpec(spec)) => spec.partition_by.clone(),
-            Some(WindowType::NamedWindow(_)) => Vec::new(),
-            None => return false,
-        };
-        let missing = keys.iter().zip(unique_key).find(|((e, _), _)| !partition.iter().any(|p| same_expr(p, e)));
-        if let Some((_, name)) = missing {
-            problem = Some(format!(
-                "a window function does not PARTITION BY unique_key column \"{name}\", so a change to one row can reach other keys' rows"
-            ));
-        }
-        problem.is_some()
-    });
-    problem.map_or(Ok(()), Err)
-}
-
-fn select_item_expr(item: &SelectItem) -> Option<Expr> {
-    match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
-        _ => None,
-    }
 }
 
 /// The relations of the FROM clause, as written (lowercase), with the join that brings each in.
@@ -193,8 +123,7 @@ pub fn keyed(
         return Err(format!("sources lists {unread}, which its FROM clause does not read"));
     }
     let keys = key_exprs(&select, unique_key)?;
-    check_grouping(&select, &keys, unique_key)?;
-    check_windows(&select, &keys, unique_key)?;
+    super::key_checks::check(&select, &keys, unique_key)?;
     let mut discoveries = Vec::new();
     for (position, name) in tables.iter().enumerate() {
         let mut s = select.clone();
@@ -303,6 +232,10 @@ mod tests {
             ("SELECT c FROM o ORDER BY c LIMIT 5", &["c"], "LIMIT"),
             ("SELECT c FROM o RIGHT JOIN p ON p.c = o.c", &["c"], "other than INNER, LEFT or CROSS"),
             ("SELECT c + 1 FROM o", &["c"], "is not a named item"),
+            ("SELECT c, x FROM o WHERE x > (SELECT avg(x) FROM o)", &["c"], "subquery in an expression"),
+            ("SELECT DISTINCT ON (x) c, x FROM o", &["c"], "is not a DISTINCT ON expression"),
+            ("SELECT p.c, o.x FROM o LEFT JOIN p ON p.id = o.p", &["c"], "outer side of a LEFT JOIN"),
+            ("SELECT c, p.n FROM o LEFT JOIN p ON p.id = o.p", &["c"], "qualify its columns"),
         ];
         for (query, key, expected) in cases {
             let sources: &[&str] = if query.contains(" p") { &["o", "p"] } else { &["o"] };

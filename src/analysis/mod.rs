@@ -2,6 +2,7 @@
 
 mod aggregates;
 mod dedup;
+mod key_checks;
 mod keys;
 
 pub use dedup::push_below_dedup;

@@ -1,0 +1,150 @@
+//! The query shapes a refresh by key can follow: a unique key that is a group or partition key, or rows kept as they
+//! are; no subquery in an expression; no key from the side of an outer join that a change can turn to NULL.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_expressions, Distinct, Expr, GroupByExpr, JoinOperator, Select, SelectItem, TableFactor, WindowType,
+};
+
+use super::aggregates::{is_aggregate_call, visit_functions};
+
+/// Every check, in the order a user would fix them.
+pub fn check(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    check_subqueries(select)?;
+    check_grouping(select, keys, unique_key)?;
+    check_distinct_on(select, keys, unique_key)?;
+    check_windows(select, keys, unique_key)?;
+    check_outer_joins(select, keys, unique_key)
+}
+
+pub fn column_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Identifier(i) => Some(&i.value),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.as_str()),
+        _ => None,
+    }
+}
+
+/// Same expression as written, where a bare column also matches the same column with a table prefix.
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    let bare = |e: &Expr| matches!(e, Expr::Identifier(_));
+    match (column_name(a), column_name(b)) {
+        (Some(x), Some(y)) if bare(a) || bare(b) => x.eq_ignore_ascii_case(y),
+        _ => a.to_string().eq_ignore_ascii_case(&b.to_string()),
+    }
+}
+
+fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    let items: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
+    let aggregated = visit_functions(&items, is_aggregate_call) || select.having.is_some();
+    for ((expr, position), name) in keys.iter().zip(unique_key) {
+        let grouped = match &select.group_by {
+            GroupByExpr::All(_) => !visit_functions(std::slice::from_ref(expr), is_aggregate_call),
+            GroupByExpr::Expressions(list, _) if list.is_empty() => !aggregated,
+            GroupByExpr::Expressions(list, _) => list.iter().any(|g| {
+                same_expr(g, expr)
+                    || column_name(g).is_some_and(|c| c.eq_ignore_ascii_case(name))
+                    || matches!(g, Expr::Value(v) if v.value.to_string() == position.to_string())
+            }),
+        };
+        if !grouped {
+            return Err(format!(
+                "unique_key column \"{name}\" is not a GROUP BY key, so a change to one row can reach other keys' groups"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    if !select.named_window.is_empty() {
+        return Err("it names a window (WINDOW w AS ...); write the window in OVER (...)".into());
+    }
+    let mut exprs: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
+    exprs.extend(select.qualify.clone());
+    let mut problem = None;
+    visit_functions(&exprs, |f| {
+        let partition = match &f.over {
+            Some(WindowType::WindowSpec(spec)) => spec.partition_by.clone(),
+            Some(WindowType::NamedWindow(_)) => Vec::new(),
+            None => return false,
+        };
+        let missing = keys.iter().zip(unique_key).find(|((e, _), _)| !partition.iter().any(|p| same_expr(p, e)));
+        if let Some((_, name)) = missing {
+            problem = Some(format!(
+                "a window function does not PARTITION BY unique_key column \"{name}\", so a change to one row can reach other keys' rows"
+            ));
+        }
+        problem.is_some()
+    });
+    problem.map_or(Ok(()), Err)
+}
+
+fn select_item_expr(item: &SelectItem) -> Option<Expr> {
+    match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// A subquery in an expression (`x > (SELECT avg(x) FROM t)`, `EXISTS`, `IN (SELECT ...)`) reads rows of every key.
+fn check_subqueries(select: &Select) -> Result<(), String> {
+    let found = visit_expressions(select, |e| match e {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    match found {
+        ControlFlow::Break(()) => {
+            Err("it has a subquery in an expression, whose result depends on the rows of every key".into())
+        }
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// `DISTINCT ON (a)` keeps one row per `a`: the keys must be among `a`.
+fn check_distinct_on(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    let Some(Distinct::On(on)) = &select.distinct else { return Ok(()) };
+    match keys.iter().zip(unique_key).find(|((e, _), _)| !on.iter().any(|o| same_expr(o, e))) {
+        Some((_, name)) => Err(format!("unique_key column \"{name}\" is not a DISTINCT ON expression")),
+        None => Ok(()),
+    }
+}
+
+/// A key read from the nullable side of a LEFT JOIN turns NULL when its row stops matching, and no changed row
+/// carries that NULL key; a bare column name cannot be placed on either side, so it must be qualified.
+fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    let Some(from) = select.from.first() else { return Ok(()) };
+    let outer: Vec<String> = from
+        .joins
+        .iter()
+        .filter(|j| matches!(j.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_)))
+        .filter_map(|j| match &j.relation {
+            TableFactor::Table { name, alias, .. } => alias
+                .as_ref()
+                .map(|a| a.name.value.to_lowercase())
+                .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase())),
+            _ => None,
+        })
+        .collect();
+    if outer.is_empty() {
+        return Ok(());
+    }
+    for ((expr, _), name) in keys.iter().zip(unique_key) {
+        let mut problem = None;
+        let _ = visit_expressions(expr, |e| {
+            match e {
+                Expr::Identifier(_) => problem = Some("qualify its columns with their table's alias: with a LEFT JOIN the analysis must know which side they come from"),
+                Expr::CompoundIdentifier(parts) if parts.len() > 1 && outer.contains(&parts[parts.len() - 2].value.to_lowercase()) => {
+                    problem = Some("it comes from the outer side of a LEFT JOIN, which a change can turn to NULL")
+                }
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if let Some(why) = problem {
+            return Err(format!("unique_key column \"{name}\": {why}"));
+        }
+    }
+    Ok(())
+}
