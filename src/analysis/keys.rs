@@ -60,7 +60,7 @@ fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(Expr, usize)
         .collect()
 }
 
-/// The relations of the FROM clause, as written (lowercase), with the join that brings each in.
+/// The relations of the FROM clause in order, named as written (lowercase); only tables joined by INNER, LEFT or CROSS.
 fn from_tables(select: &Select) -> Result<Vec<String>, String> {
     let [from] = select.from.as_slice() else {
         return Err("its FROM lists several tables with commas; join them with JOIN ... ON".into());
