@@ -269,3 +269,15 @@ pub fn history(conn: &Connection, only: Option<&Target>) -> Result<Vec<(Target, 
     }
     Ok(out)
 }
+
+/// Drops the copies `old` keeps of its snapshot sources, except those `new` (its redefinition) keeps too.
+pub fn drop_snapshots(conn: &Connection, old: &ModelDef, new: Option<&ModelDef>) -> Result<()> {
+    let copies = |def: &ModelDef| -> Vec<String> {
+        def.sources.iter().filter(|s| s.is_snapshot()).map(|s| s.snapshot_table(&def.target)).collect()
+    };
+    let kept = new.map(copies).unwrap_or_default();
+    for copy in copies(old).into_iter().filter(|c| !kept.contains(c)) {
+        batch(conn, &format!("DROP TABLE IF EXISTS {copy}"))?;
+    }
+    Ok(())
+}

@@ -110,6 +110,9 @@ impl SqlFunction for Create {
                     None => None,
                 };
                 catalog::ensure(s.conn, &target.database)?;
+                if let Some(old) = &existing {
+                    catalog::drop_snapshots(s.conn, &old.def, Some(&def))?;
+                }
                 catalog::save_definition(s.conn, &def, rebuild)?;
                 Ok(vec![super::models::definition_row(&def, if existing.is_some() { "redefined" } else { "defined" })])
             })

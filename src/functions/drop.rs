@@ -48,13 +48,7 @@ impl SqlFunction for Drop {
                         detail: e.to_string(),
                     })?;
                 }
-                for source in stored.def.sources.iter().filter(|s| s.is_snapshot()) {
-                    let sql = format!("DROP TABLE IF EXISTS {}", source.snapshot_table(&target));
-                    s.conn.execute_batch(&sql).map_err(|e| Error::Sql {
-                        context: format!("dropping the source snapshot of model {}", t.display()),
-                        detail: e.to_string(),
-                    })?;
-                }
+                catalog::drop_snapshots(s.conn, &stored.def, None)?;
                 catalog::remove(s.conn, &target)?;
                 Ok(vec![vec![stored.def.name().into(), Cell::Bool(dropped)]])
             })
