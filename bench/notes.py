@@ -120,17 +120,17 @@ CAUSES = """## Shortfalls and their measured causes
 
 The statement-by-statement times behind these causes are in the appendix (`bench/explain.py`, which times every
 statement `incremental_explain` lists on a copy after the next-day batch, with DuckDB's profiler on the slow ones).
-A 30M-event run was not made: the 10M run alone takes 24 minutes here, a 30M one about three times that (the
-benchmark copies the database afresh for every engine, model and repetition); `python bench/run.py --rows 30000000
---reps 3 --no-sweep` adds it.
+The 30M rows come from `python bench/run.py --rows 30000000 --reps 3 --no-sweep` (44 minutes here: every engine,
+model and repetition gets a fresh copy of the 4.5 GB database), which `make bench` does not repeat.
 
-- **Within 1.2x of hand-written**: at 10M the dedup beats the hand-written `MERGE INTO` (it recomputes the changed
-  orders' partitions with a semi-join whose key range DuckDB pushes into the scan), daily revenue is at about 1.3x and
-  the summary at about 1.4x; the append feed is 2x of a 5-10 ms statement. What the hand-written SQL does not do and
-  the extension does: a duplicate-key check on the recomputed rows, a join of the recomputed keys with the table's key
-  columns to count updates apart from inserts, the deletes split in two passes (plain `=` for keys without NULL, a
-  NULL-safe pass for the rest, which keeps DuckDB's range filters), one temp table per stage, the history and catalog
-  rows, and about 4-10 ms of fixed work (below). At 1M and 3M events that fixed part is most of the ratio.
+- **Within 1.2x of hand-written**: at 30M events three of four models meet it (daily revenue 1.14x, the dedup
+  0.48x: it beats the hand-written `MERGE INTO` by recomputing the changed orders' partitions with a semi-join whose
+  key range DuckDB pushes into the scan, the summary 1.12x); the append feed is 1.9x of a 14 ms statement. At 10M
+  daily revenue is 1.28x and the summary 1.40x, and at 1M-3M the ratios are 1.4-2.6x: what the hand-written SQL does
+  not do and the extension does is a fixed cost that matters most on small refreshes: a duplicate-key check on the
+  recomputed rows, a join of the recomputed keys with the table's key columns to count updates apart from inserts,
+  the deletes split in two passes (plain `=` for keys without NULL, a NULL-safe pass for the rest, which keeps
+  DuckDB's range filters), one temp table per stage, the history and catalog rows, and 4-10 ms of fixed work (below).
 - **Customer x product summary**: the extension's key discovery joins the renamed product with every event (the
   hand-written SQL does the same with the stored summary instead of the events) and recomputes the groups of the
   changed keys from the events; the remaining gap is its delete and count passes over the 8M-row summary (about
