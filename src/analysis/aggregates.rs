@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{visit_expressions, Expr, Function};
+use sqlparser::ast::{visit_expressions, Expr, Function, Visit};
 
 /// DuckDB's aggregate functions, by name; a call to one without OVER folds many rows into one.
 const AGGREGATES: &[&str] = &[
@@ -83,9 +83,9 @@ pub fn is_aggregate_call(f: &Function) -> bool {
     f.over.is_none() && AGGREGATES.contains(&name.trim_matches('"'))
 }
 
-/// True when `found` holds for a function call anywhere in `exprs` (subqueries included).
-pub fn visit_functions(exprs: &[Expr], mut found: impl FnMut(&Function) -> bool) -> bool {
-    visit_expressions(&exprs.to_vec(), |e| match e {
+/// True when `found` holds for a function call anywhere in `node` (subqueries included).
+pub fn visit_functions<V: Visit>(node: &V, mut found: impl FnMut(&Function) -> bool) -> bool {
+    visit_expressions(node, |e| match e {
         Expr::Function(f) if found(f) => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })

@@ -2,11 +2,9 @@
 //! `t >= x` may run before the window function, since each key's newest row passes it exactly when the key has any
 //! row that does. DuckDB cannot move it there itself, so the analysis rewrites the query.
 
-use std::ops::ControlFlow;
-
 use sqlparser::ast::{
-    visit_expressions, BinaryOperator, Expr, FunctionArguments, GroupByExpr, OrderBySort, SelectItem, SetExpr,
-    Statement, TableFactor, Value, WindowType,
+    BinaryOperator, Expr, FunctionArguments, GroupByExpr, OrderBySort, SelectItem, SetExpr, Statement, TableFactor,
+    Value, WindowType,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
@@ -52,14 +50,6 @@ fn newest_by(qualify: &Expr) -> Option<&str> {
     (first.options.sort == Some(OrderBySort::Desc)).then(|| column_name(&first.expr)).flatten()
 }
 
-fn has_window_function(items: &[SelectItem]) -> bool {
-    visit_expressions(&items.to_vec(), |e| match e {
-        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break()
-}
-
 /// The query with `time_column op bound` moved below its latest-row dedup, when the dedup orders by the column the
 /// time column comes from; None for any other query.
 pub fn push_below_dedup(query: &str, time_column: &str, op: &str, bound: &str) -> Option<String> {
@@ -76,7 +66,9 @@ pub fn push_below_dedup(query: &str, time_column: &str, op: &str, bound: &str) -
     }
     let column = source_of(&select.projection, time_column)?;
     let ordered_by = newest_by(select.qualify.as_ref()?)?;
-    if !ordered_by.eq_ignore_ascii_case(&column) || has_window_function(&select.projection) {
+    if !ordered_by.eq_ignore_ascii_case(&column)
+        || super::aggregates::visit_functions(&select.projection, |f| f.over.is_some())
+    {
         return None;
     }
     let filter = Parser::new(&DuckDbDialect {})

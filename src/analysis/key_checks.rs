@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_expressions, Distinct, Expr, GroupByExpr, JoinOperator, Select, SelectItem, TableFactor, WindowType,
+    visit_expressions, Distinct, Expr, Function, GroupByExpr, JoinOperator, Select, TableFactor, WindowType,
 };
 
 use super::aggregates::{is_aggregate_call, visit_functions};
@@ -36,11 +36,10 @@ fn same_expr(a: &Expr, b: &Expr) -> bool {
 }
 
 fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
-    let items: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
-    let aggregated = visit_functions(&items, is_aggregate_call) || select.having.is_some();
+    let aggregated = visit_functions(&select.projection, is_aggregate_call) || select.having.is_some();
     for ((expr, position), name) in keys.iter().zip(unique_key) {
         let grouped = match &select.group_by {
-            GroupByExpr::All(_) => !visit_functions(std::slice::from_ref(expr), is_aggregate_call),
+            GroupByExpr::All(_) => !visit_functions(expr, is_aggregate_call),
             GroupByExpr::Expressions(list, _) if list.is_empty() => !aggregated,
             GroupByExpr::Expressions(list, _) => list.iter().any(|g| {
                 same_expr(g, expr)
@@ -61,10 +60,8 @@ fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String])
     if !select.named_window.is_empty() {
         return Err("it names a window (WINDOW w AS ...); write the window in OVER (...)".into());
     }
-    let mut exprs: Vec<Expr> = select.projection.iter().filter_map(select_item_expr).collect();
-    exprs.extend(select.qualify.clone());
     let mut problem = None;
-    visit_functions(&exprs, |f| {
+    let mut unpartitioned = |f: &Function| {
         let partition = match &f.over {
             Some(WindowType::WindowSpec(spec)) => spec.partition_by.clone(),
             Some(WindowType::NamedWindow(_)) => Vec::new(),
@@ -77,15 +74,10 @@ fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String])
             ));
         }
         problem.is_some()
-    });
+    };
+    let _ =
+        visit_functions(&select.projection, &mut unpartitioned) || visit_functions(&select.qualify, &mut unpartitioned);
     problem.map_or(Ok(()), Err)
-}
-
-fn select_item_expr(item: &SelectItem) -> Option<Expr> {
-    match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
-        _ => None,
-    }
 }
 
 /// A subquery in an expression (`x > (SELECT avg(x) FROM t)`, `EXISTS`, `IN (SELECT ...)`) reads rows of every key.

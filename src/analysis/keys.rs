@@ -69,10 +69,7 @@ fn from_tables(select: &Select) -> Result<Vec<String>, String> {
     let factors = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
     for factor in factors {
         match factor {
-            TableFactor::Table { name, args: None, .. } => {
-                let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(|i| i.value.clone())).collect();
-                names.push(parts.join(".").to_lowercase());
-            }
+            TableFactor::Table { name, args: None, .. } => names.push(super::name_parts(name).join(".").to_lowercase()),
             TableFactor::Derived { .. } => return Err("it reads a subquery in FROM; make it a model of its own".into()),
             other => return Err(format!("it reads {other}, which is not a plain table")),
         }

@@ -8,11 +8,9 @@ mod keys;
 pub use dedup::push_below_dedup;
 pub use keys::{keyed, KeyedQuery};
 
-use sqlparser::ast::{visit_expressions, Expr};
-
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{visit_relations, Query, SetExpr, Statement};
+use sqlparser::ast::{visit_relations, ObjectName, Query, SetExpr, Statement};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
@@ -33,6 +31,11 @@ fn cte_names(query: &Query, out: &mut Vec<String>) {
     }
 }
 
+/// A relation's name parts as written, unquoted.
+fn name_parts(name: &ObjectName) -> RelationName {
+    name.0.iter().filter_map(|p| p.as_ident().map(|i| i.value.clone())).collect()
+}
+
 /// The tables and views the query reads, each once, in order of appearance; names of its CTEs are left out.
 pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
     let statements = Parser::parse_sql(&DuckDbDialect {}, query).map_err(|e| Error::BadQuery {
@@ -49,7 +52,7 @@ pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
     }
     let mut found: Vec<RelationName> = Vec::new();
     let _ = visit_relations(&statements, |name| {
-        let parts: RelationName = name.0.iter().filter_map(|p| p.as_ident().map(|i| i.value.clone())).collect();
+        let parts = name_parts(name);
         let is_cte = parts.len() == 1 && ctes.contains(&parts[0].to_lowercase());
         if !is_cte && !parts.is_empty() && !found.contains(&parts) {
             found.push(parts);
@@ -65,11 +68,7 @@ pub fn has_window_function(query: &str) -> bool {
     let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, query) else {
         return true;
     };
-    let over = visit_expressions(&statements, |e| match e {
-        Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    });
-    over.is_break() || query.to_ascii_uppercase().contains("QUALIFY")
+    aggregates::visit_functions(&statements, |f| f.over.is_some()) || query.to_ascii_uppercase().contains("QUALIFY")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::render::{self, KEYS};
-use super::window::MIN_ROWS_FOR_COST;
+use super::window::share;
 use super::{CostCheck, Step};
 use crate::model::{ModelDef, Source};
 use crate::quote::{ident, literal};
@@ -70,14 +70,7 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
     let shares = def
         .sources
         .iter()
-        .map(|s| {
-            format!(
-                "(SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
-                 (SELECT count(*) AS w FROM ({})), (SELECT count(*) AS n FROM {}))",
-                changed_rows(def, s, marks),
-                s.sql_name()
-            )
-        })
+        .map(|s| format!("({})", share(&format!("({})", changed_rows(def, s, marks)), &s.sql_name())))
         .collect::<Vec<_>>();
     let sql = match shares.as_slice() {
         [one] => format!("SELECT {one}"),

@@ -134,7 +134,6 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     } else {
         None
     };
-    let marks = keys::stored_watermarks(state.watermark.as_deref());
     let full_steps = |def: &ModelDef| {
         let mut steps = render::full(def, state);
         steps.extend(keys::source_watermarks(def, &BTreeMap::new()));
@@ -145,6 +144,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, cost: None, steps });
     }
     if !def.sources.is_empty() {
+        let marks = keys::stored_watermarks(state.watermark.as_deref());
         let def = fill(def, None, vars)?;
         let how = |s: &crate::model::Source| match s.is_snapshot() {
             true => format!("{} (against its copy from the last refresh)", s.relation),

@@ -34,6 +34,17 @@ fn any_key_null(def: &ModelDef, a: &str) -> String {
     def.unique_key.iter().map(|k| format!("{a}.{} IS NULL", ident(k))).collect::<Vec<_>>().join(" OR ")
 }
 
+/// `join(rows, on)` over NEW's rows without a NULL key, matched with `keys_plain_equal`, UNION ALL over those with
+/// one, matched NULL-safely: one statement that keeps DuckDB's range filters for the common rows.
+fn split_on_null_keys(def: &ModelDef, join: impl Fn(String, String) -> String) -> String {
+    let nulls = any_key_null(def, "n");
+    format!(
+        "{} UNION ALL {}",
+        join(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), keys_plain_equal(def, "n", "t")),
+        join(format!("SELECT * FROM {NEW} AS n WHERE {nulls}"), keys_equal(def, "n", "t"))
+    )
+}
+
 /// True when a row's non-key values differ: rows rewritten with equal values are not updates.
 fn values_differ(def: &ModelDef, a: &str, b: &str) -> String {
     let values = def.value_columns();
@@ -216,7 +227,6 @@ fn delete_keys_of(def: &ModelDef, rows: &str, counted: bool) -> [Step; 2] {
 /// matched to the table by plain key equality, and rows with a NULL key in a second, NULL-safe pass.
 pub(super) fn upsert(def: &ModelDef, vanished: Vec<Step>) -> Vec<Step> {
     let t = target(def);
-    let nulls = any_key_null(def, "n");
     let changed = |rows: String, on: String| {
         format!(
             "SELECT n.*, t.{PRESENT} IS NOT NULL AS {PRESENT} FROM ({rows}) AS n \
@@ -224,11 +234,7 @@ pub(super) fn upsert(def: &ModelDef, vanished: Vec<Step>) -> Vec<Step> {
             values_differ(def, "n", "t")
         )
     };
-    let mut steps = vec![Step::Run(format!(
-        "CREATE TEMP TABLE {CHANGES} AS {} UNION ALL {}",
-        changed(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), keys_plain_equal(def, "n", "t")),
-        changed(format!("SELECT * FROM {NEW} AS n WHERE {nulls}"), keys_equal(def, "n", "t"))
-    ))];
+    let mut steps = vec![Step::Run(format!("CREATE TEMP TABLE {CHANGES} AS {}", split_on_null_keys(def, changed)))];
     steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {CHANGES} WHERE NOT {PRESENT}")));
     steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {CHANGES} WHERE {PRESENT}")));
     steps.extend(vanished);
@@ -263,7 +269,6 @@ pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
 pub fn by_keys(def: &ModelDef, discover: String, restricted: &str) -> Vec<Step> {
     let t = target(def);
     let keys = column_list(&def.unique_key, Some("n"));
-    let nulls = any_key_null(def, "n");
     let matched = |rows: String, on: String| {
         format!(
             "SELECT {keys} FROM ({rows}) AS n JOIN (SELECT {} FROM {t}) AS t ON {on}",
@@ -273,11 +278,7 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str) -> Vec<Step> 
     let mut steps = vec![Step::Run(format!("CREATE TEMP TABLE {KEYS} AS {discover}"))];
     steps.push(Step::Run(format!("CREATE TEMP TABLE {NEW} AS {restricted}")));
     steps.extend(checks(def, NEW, false));
-    steps.push(Step::Run(format!(
-        "CREATE TEMP TABLE {MATCHED} AS {} UNION ALL {}",
-        matched(format!("SELECT * FROM {NEW} AS n WHERE NOT ({nulls})"), keys_plain_equal(def, "n", "t")),
-        matched(format!("SELECT * FROM {NEW} AS n WHERE {nulls}"), keys_equal(def, "n", "t"))
-    )));
+    steps.push(Step::Run(format!("CREATE TEMP TABLE {MATCHED} AS {}", split_on_null_keys(def, matched))));
     steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {MATCHED}")));
     steps.push(Step::Count(
         Counter::Inserted,

@@ -6,6 +6,15 @@ use crate::quote::{ident, literal};
 /// Tables smaller than this are always refreshed as planned.
 pub const MIN_ROWS_FOR_COST: u64 = 100_000;
 
+/// A query answering what share of the rows of `whole` the rows of `part` (a FROM item) are; 0 when `whole` has
+/// fewer than `MIN_ROWS_FOR_COST` rows, where either way takes milliseconds.
+pub fn share(part: &str, whole: &str) -> String {
+    format!(
+        "SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
+         (SELECT count(*) AS w FROM {part}), (SELECT count(*) AS n FROM {whole})"
+    )
+}
+
 /// How a refresh finds rows whose time is NULL, decided from the query's shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NullCheck {
@@ -111,20 +120,16 @@ impl Window {
         })
     }
 
-    /// The share of the table's rows inside the window, from zone maps and the row count; 0 for a table under
-    /// `MIN_ROWS_FOR_COST` rows, where either way takes milliseconds. Only merge and delete+insert have one: a full
-    /// rebuild gives what their window promises, while append never rewrites rows it already inserted.
+    /// The share of the table's rows inside the window, from zone maps and the row count. Only merge and
+    /// delete+insert have one: a full rebuild gives what their window promises, while append never rewrites rows it
+    /// already inserted.
     pub fn share_of_table(&self, def: &ModelDef) -> Option<String> {
         self.bound.as_ref()?;
         if !matches!(def.strategy, Strategy::Merge | Strategy::DeleteInsert) {
             return None;
         }
         let table = def.target.sql_name();
-        Some(format!(
-            "SELECT CASE WHEN n < {MIN_ROWS_FOR_COST} THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM \
-             (SELECT count(*) AS w FROM {table} AS t WHERE {}), (SELECT count(*) AS n FROM {table})",
-            self.target_filter(def, "t")
-        ))
+        Some(share(&format!("{table} AS t WHERE {}", self.target_filter(def, "t")), &table))
     }
 
     /// The query with the window's filter moved below its latest-row dedup, when it has one ordered by the time
