@@ -76,6 +76,9 @@ pub struct Source {
     pub column: String,
     /// The column's DuckDB type, known once the source can be described.
     pub type_name: Option<String>,
+    /// For `'changes'`: the model whose refreshes record, for this one, the rows they delete and insert.
+    #[serde(default)]
+    pub upstream: Option<Target>,
 }
 
 impl Source {
@@ -91,11 +94,35 @@ impl Source {
         self.column.eq_ignore_ascii_case("snapshot")
     }
 
-    /// The copy a snapshot source is compared with, kept in the catalog schema of the model's database.
-    pub fn snapshot_table(&self, model: &Target) -> String {
-        let name = format!("snapshot of {} for {}.{}", self.relation, model.schema, model.table);
-        crate::quote::qualified(&[&model.database, "_incremental", &name])
+    /// `'changes'` instead of a column: the source is a model, and its refreshes record the rows they change.
+    pub fn is_changes(&self) -> bool {
+        self.column.eq_ignore_ascii_case("changes")
     }
+
+    /// The name of the table the model keeps in its catalog schema for this source: the snapshot copy, or the log
+    /// its upstream model writes; None for a change column.
+    pub fn kept_name(&self, model: &Target) -> Option<String> {
+        if self.is_snapshot() {
+            return Some(format!("snapshot of {} for {}.{}", self.relation, model.schema, model.table));
+        }
+        self.upstream.as_ref().map(|up| changes_log_name(up, model))
+    }
+
+    /// `kept_name`, qualified: the table lives in the catalog schema of the model's database.
+    pub fn kept_table(&self, model: &Target) -> Option<String> {
+        self.kept_name(model).map(|name| crate::quote::qualified(&[&model.database, "_incremental", &name]))
+    }
+}
+
+/// How the logs that `upstream` writes begin: the quoted name makes the prefix unambiguous.
+pub fn changes_log_prefix(upstream: &Target) -> String {
+    format!("changes of {} for ", crate::quote::qualified(&[&upstream.schema, &upstream.table]))
+}
+
+/// The log `upstream` writes its changes to for `consumer`; both live in one database, since a DuckDB transaction
+/// writes to one database only.
+pub fn changes_log_name(upstream: &Target, consumer: &Target) -> String {
+    format!("{}{}", changes_log_prefix(upstream), crate::quote::qualified(&[&consumer.schema, &consumer.table]))
 }
 
 /// Where the model's table lives; the catalog lives in `database`.`_incremental`.
@@ -169,6 +196,9 @@ impl ModelDef {
     pub fn relocate(mut self, db: &str) -> ModelDef {
         if self.target.database != db {
             self.search_path = crate::names::rename_database(&self.search_path, &self.target.database, db);
+            for up in self.sources.iter_mut().filter_map(|s| s.upstream.as_mut()) {
+                up.database = db.to_string();
+            }
             self.target.database = db.to_string();
         }
         self
@@ -211,4 +241,6 @@ pub struct ModelState {
     pub watermark: Option<String>,
     /// Set when the definition changed and the next refresh must rebuild.
     pub rebuild_reason: Option<String>,
+    /// The tables in the catalog schema of the model's database: snapshot copies and change logs.
+    pub kept_tables: Vec<String>,
 }

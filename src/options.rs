@@ -135,9 +135,12 @@ fn parse_sources(model: &str, value: &ParamValue) -> Result<Vec<Source>> {
     fields
         .iter()
         .map(|(relation, column)| match column {
-            ParamValue::Text(c) if !c.trim().is_empty() && !relation.trim().is_empty() => {
-                Ok(Source { relation: relation.trim().to_string(), column: c.trim().to_string(), type_name: None })
-            }
+            ParamValue::Text(c) if !c.trim().is_empty() && !relation.trim().is_empty() => Ok(Source {
+                relation: relation.trim().to_string(),
+                column: c.trim().to_string(),
+                type_name: None,
+                upstream: None,
+            }),
             other => Err(Error::option(
                 model,
                 format!(

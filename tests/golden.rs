@@ -39,6 +39,7 @@ fn built(watermark: &str) -> ModelState {
         columns_match: true,
         watermark: Some(watermark.into()),
         rebuild_reason: None,
+        kept_tables: Vec::new(),
     }
 }
 
@@ -66,6 +67,7 @@ fn summary_def(query: &str) -> ModelDef {
         relation: relation.into(),
         column: "updated_at".into(),
         type_name: Some("TIMESTAMP".into()),
+        upstream: None,
     };
     ModelDef {
         query: query.into(),
@@ -80,6 +82,38 @@ fn summary_def(query: &str) -> ModelDef {
         ..orders_def(Strategy::Merge, &[], None, None)
     }
 }
+
+/// A daily total over the dedup model `stg_orders`, reading the rows its refreshes record, and recording its own
+/// changes for one reader.
+fn daily_def() -> ModelDef {
+    let stg = Target { database: "shop".into(), schema: "main".into(), table: "stg_orders".into() };
+    ModelDef {
+        target: Target { table: "daily".into(), ..stg.clone() },
+        query: "SELECT day, sum(amount) AS amount FROM stg_orders GROUP BY day".into(),
+        requested_strategy: "auto".into(),
+        strategy_reason: "auto: sources and unique_key given".into(),
+        unique_key: vec!["day".into()],
+        time_kind: None,
+        time_column: None,
+        lookback: None,
+        columns: vec![col("day", "DATE"), col("amount", "DECIMAL(38,2)")],
+        sources: vec![Source {
+            relation: "stg_orders".into(),
+            column: "changes".into(),
+            type_name: None,
+            upstream: Some(stg),
+        }],
+        ..orders_def(Strategy::Merge, &[], None, None)
+    }
+}
+
+/// The state of a built model whose catalog schema keeps the logs `names`.
+fn keeping(watermark: &str, names: &[&str]) -> ModelState {
+    ModelState { kept_tables: names.iter().map(|n| n.to_string()).collect(), ..built(watermark) }
+}
+
+const STG_LOG: &str = r#"changes of "main"."stg_orders" for "main"."daily""#;
+const DAILY_LOG: &str = r#"changes of "main"."daily" for "main"."weekly""#;
 
 const SUMMARY: &str = "SELECT o.customer_id, o.product_id, p.name, count(DISTINCT o.order_id) AS orders \
     FROM orders AS o LEFT JOIN shop.main.products AS p ON p.product_id = o.product_id \
@@ -137,6 +171,26 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("sources_join_summary", plan(&summary_def(SUMMARY), &built(marks), false)),
         ("sources_dedup_partitions", plan(&dedup_by_source, &built(marks), false)),
         ("sources_source_was_empty", plan(&summary_def(SUMMARY), &one_source_empty, false)),
+        ("changes_read_and_recorded", plan(&daily_def(), &keeping("{}", &[STG_LOG, DAILY_LOG, "models"]), false)),
+        ("changes_log_lost", plan(&daily_def(), &keeping("{}", &[DAILY_LOG]), false)),
+        ("changes_merge_window", plan(&merge, &keeping("2024-03-10", &[STG_LOG]), false)),
+        ("changes_full_diff", plan(&merge, &keeping("2024-03-10", &[STG_LOG]), true)),
+        (
+            "changes_delete_insert_window",
+            plan(
+                &orders_def(Strategy::DeleteInsert, &["order_id"], Some("day"), days()),
+                &keeping("2024-03-10", &[STG_LOG]),
+                false,
+            ),
+        ),
+        (
+            "changes_append",
+            plan(
+                &orders_def(Strategy::Append, &["order_id"], Some("day"), days()),
+                &keeping("2024-03-10", &[STG_LOG]),
+                false,
+            ),
+        ),
         (
             "sources_query_not_by_key",
             plan(

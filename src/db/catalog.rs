@@ -270,14 +270,35 @@ pub fn history(conn: &Connection, only: Option<&Target>) -> Result<Vec<(Target, 
     Ok(out)
 }
 
-/// Drops the copies `old` keeps of its snapshot sources, except those `new` (its redefinition) keeps too.
-pub fn drop_snapshots(conn: &Connection, old: &ModelDef, new: Option<&ModelDef>) -> Result<()> {
-    let copies = |def: &ModelDef| -> Vec<String> {
-        def.sources.iter().filter(|s| s.is_snapshot()).map(|s| s.snapshot_table(&def.target)).collect()
-    };
-    let kept = new.map(copies).unwrap_or_default();
-    for copy in copies(old).into_iter().filter(|c| !kept.contains(c)) {
-        batch(conn, &format!("DROP TABLE IF EXISTS {copy}"))?;
+/// The names of the tables in the catalog schema of `db`: snapshot copies and change logs among them.
+pub fn kept_tables(conn: &Connection, db: &str) -> Result<Vec<String>> {
+    rows(
+        conn,
+        "SELECT table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND schema_name = ?",
+        &[&db, &SCHEMA],
+        |r| r.get(0),
+    )
+}
+
+/// Drops the tables `old` keeps for its sources (snapshot copies, change logs), except those `new` (its
+/// redefinition) keeps too.
+pub fn drop_kept(conn: &Connection, old: &ModelDef, new: Option<&ModelDef>) -> Result<()> {
+    let kept =
+        |def: &ModelDef| -> Vec<String> { def.sources.iter().filter_map(|s| s.kept_table(&def.target)).collect() };
+    let still = new.map(kept).unwrap_or_default();
+    for table in kept(old).into_iter().filter(|c| !still.contains(c)) {
+        batch(conn, &format!("DROP TABLE IF EXISTS {table}"))?;
+    }
+    Ok(())
+}
+
+/// Drops the logs a dropped model wrote for its readers; each reader then rebuilds, or fails naming the model.
+pub fn drop_logs_of(conn: &Connection, upstream: &Target) -> Result<()> {
+    let prefix = crate::model::changes_log_prefix(upstream).to_lowercase();
+    for name in kept_tables(conn, &upstream.database)? {
+        if name.to_lowercase().starts_with(&prefix) {
+            batch(conn, &format!("DROP TABLE IF EXISTS {}", table(&upstream.database, &name)))?;
+        }
     }
     Ok(())
 }

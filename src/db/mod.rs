@@ -89,22 +89,50 @@ impl Session<'_> {
         })
     }
 
-    /// The definition with the type of each source's change column; a column that cannot be read is an error.
-    pub fn with_source_types(&self, mut def: ModelDef) -> Result<ModelDef> {
+    /// The definition with each source resolved: the type of its change column, or, for `'changes'`, the model it
+    /// names. A column that cannot be read, or a model declared any other way, is an error.
+    pub fn resolve_sources(&self, mut def: ModelDef) -> Result<ModelDef> {
         let model = def.name();
         let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
         for s in &mut def.sources {
-            // A model's rows are replaced in place: its new rows carry a new watermark, but the keys its old rows
-            // reached cannot be found from them, and deleted rows leave nothing to find at all.
-            if !graph::reads(&format!("SELECT * FROM {}", s.sql_name()), &def.search_path, &default_db, &all).is_empty()
-            {
-                return Err(Error::option(
-                    &model,
-                    format!(
-                        "sources lists {}, which is a model: its refreshes replace and delete rows, whose old keys a watermark cannot find; leave sources out (the model then uses time_column or a full rebuild)",
-                        s.relation
-                    ),
-                ));
+            let read = format!("SELECT * FROM {}", s.sql_name());
+            let upstream =
+                graph::reads(&read, &def.search_path, &default_db, &all).first().map(|&i| &all[i].def.target);
+            match upstream {
+                Some(up) if s.is_changes() && up.database.eq_ignore_ascii_case(&def.target.database) => {
+                    s.upstream = Some(up.clone());
+                    continue;
+                }
+                Some(up) if s.is_changes() => {
+                    return Err(Error::option(
+                        &model,
+                        format!(
+                            "sources reads the changes of model {}, which lives in database {}: a refresh writes one database only, so the two models must share one; move one of them",
+                            s.relation, up.database
+                        ),
+                    ))
+                }
+                // A model's rows are replaced in place: its new rows carry a new watermark, but the keys its old
+                // rows reached cannot be found from them, and deleted rows leave nothing to find at all.
+                Some(_) => {
+                    return Err(Error::option(
+                        &model,
+                        format!(
+                            "sources lists {rel}, which is a model: its refreshes replace and delete rows, which a change column cannot find; declare it as {{'{rel}': 'changes'}} to read the rows its refreshes record",
+                            rel = s.relation
+                        ),
+                    ))
+                }
+                None if s.is_changes() => {
+                    return Err(Error::option(
+                        &model,
+                        format!(
+                            "sources declares {} as 'changes', but it is not a model of this extension, so nothing records its changes; give its change column, or 'snapshot'",
+                            s.relation
+                        ),
+                    ))
+                }
+                None => {}
             }
             let column = if s.is_snapshot() { "*".to_string() } else { crate::quote::ident(&s.column) };
             let sql = format!("SELECT {column} FROM {}", s.sql_name());
@@ -162,6 +190,17 @@ impl Session<'_> {
         if existing.is_some() && !owns(stored, existing.as_ref()) {
             return Err(Error::NotOurTable { table: def.name() });
         }
+        for (s, up) in def.sources.iter().filter_map(|s| Some((s, s.upstream.as_ref()?))) {
+            if catalog::find(self.conn, up)?.is_none() {
+                return Err(Error::RefreshFailed {
+                    model: def.name(),
+                    detail: format!(
+                        "it reads the changes of model {}, which is no longer a model (it was dropped); define it again, or redefine this model with incremental_create(..., replace := true) and another way to find its changes",
+                        s.relation
+                    ),
+                });
+            }
+        }
         let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
         Ok(ModelState {
             built: stored.built,
@@ -169,6 +208,7 @@ impl Session<'_> {
             columns_match,
             watermark: stored.watermark.clone(),
             rebuild_reason: stored.rebuild_reason.clone(),
+            kept_tables: catalog::kept_tables(self.conn, &def.target.database)?,
         })
     }
 

@@ -89,7 +89,7 @@ impl SqlFunction for Create {
                     Err(_) if reads_unbuilt => deferred_definition(target.clone(), query, &args.options, search_path)?,
                     Err(e) => return Err(e),
                 };
-                let def = if def.validated { s.with_source_types(def)? } else { def };
+                let def = if def.validated { s.resolve_sources(def)? } else { def };
                 s.check_values(&def)?;
                 check_placeholders(&def)?;
                 let rebuild = match &existing {
@@ -111,7 +111,7 @@ impl SqlFunction for Create {
                 };
                 catalog::ensure(s.conn, &target.database)?;
                 if let Some(old) = &existing {
-                    catalog::drop_snapshots(s.conn, &old.def, Some(&def))?;
+                    catalog::drop_kept(s.conn, &old.def, Some(&def))?;
                 }
                 catalog::save_definition(s.conn, &def, rebuild)?;
                 Ok(vec![super::models::definition_row(&def, if existing.is_some() { "redefined" } else { "defined" })])

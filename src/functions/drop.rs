@@ -48,7 +48,8 @@ impl SqlFunction for Drop {
                         detail: e.to_string(),
                     })?;
                 }
-                catalog::drop_snapshots(s.conn, &stored.def, None)?;
+                catalog::drop_kept(s.conn, &stored.def, None)?;
+                catalog::drop_logs_of(s.conn, &target)?;
                 catalog::remove(s.conn, &target)?;
                 Ok(vec![vec![stored.def.name().into(), Cell::Bool(dropped)]])
             })

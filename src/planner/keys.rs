@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use super::changes::{Recorder, DIFF};
 use super::render::{self, KEYS};
 use super::window::share;
 use super::{CostCheck, Step};
-use crate::model::{ModelDef, Source};
+use crate::model::{ModelDef, ModelState, Source};
 use crate::quote::{ident, literal};
 
 /// The sources' watermarks as stored: a JSON object of relation to value. Absent for a source that was empty.
@@ -21,16 +22,34 @@ fn typed(s: &Source, value: &str) -> String {
     }
 }
 
+/// Why the model must be rebuilt because a table it keeps for a source is gone: a snapshot copy dropped by hand, or
+/// a log its upstream model dropped when it could not say what it changed.
+pub fn lost(def: &ModelDef, state: &ModelState) -> Option<String> {
+    let kept = |name: &String| state.kept_tables.iter().any(|t| t.eq_ignore_ascii_case(name));
+    let missing = def.sources.iter().find(|s| s.kept_name(&def.target).is_some_and(|name| !kept(&name)))?;
+    Some(match missing.is_snapshot() {
+        true => format!("the copy of {} kept at the last refresh is missing, so the model is rebuilt", missing.relation),
+        false => format!(
+            "the changes of model {} since the last refresh were not recorded (its table was rebuilt with other columns or replaced), so the model is rebuilt",
+            missing.relation
+        ),
+    })
+}
+
 /// The source's changed rows: beyond its watermark (every row when none is stored: the source was empty); for a
-/// snapshot source, the rows that differ from the copy, in their new and their old version.
+/// snapshot source, the rows that differ from the copy, in their new and their old version; for a model, the rows
+/// its refreshes deleted and inserted since.
 fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>) -> String {
     let rel = s.sql_name();
-    if s.is_snapshot() {
-        let copy = s.snapshot_table(&def.target);
-        return format!(
-            "SELECT * FROM (SELECT * FROM {rel} EXCEPT ALL SELECT * FROM {copy}) UNION ALL \
-             SELECT * FROM (SELECT * FROM {copy} EXCEPT ALL SELECT * FROM {rel})"
-        );
+    match (s.is_snapshot(), s.kept_table(&def.target)) {
+        (true, Some(copy)) => {
+            return format!(
+                "SELECT * FROM (SELECT * FROM {rel} EXCEPT ALL SELECT * FROM {copy}) UNION ALL \
+                 SELECT * FROM (SELECT * FROM {copy} EXCEPT ALL SELECT * FROM {rel})"
+            )
+        }
+        (false, Some(log)) => return format!("SELECT * EXCLUDE ({}) FROM {log}", ident(DIFF)),
+        _ => {}
     }
     match marks.get(&s.relation) {
         Some(wm) => format!("SELECT * FROM {rel} WHERE {} > {}", ident(&s.column), typed(s, wm)),
@@ -38,15 +57,26 @@ fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>) ->
     }
 }
 
-/// Steps recording where each source now is: its newest change value (the stored one when nothing changed), or a
-/// fresh copy of a snapshot source.
-pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>) -> Vec<Step> {
+/// Steps recording where each source now is: its newest change value (the stored one when nothing changed), a
+/// fresh copy of a snapshot source, or the upstream model's log emptied (created afresh by a `full` build, with the
+/// upstream table's columns).
+pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full: bool) -> Vec<Step> {
     def.sources
         .iter()
         .map(|s| {
-            if s.is_snapshot() {
-                let copy = s.snapshot_table(&def.target);
-                return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {}", s.sql_name()));
+            let rel = s.sql_name();
+            match (s.is_snapshot(), s.kept_table(&def.target)) {
+                (true, Some(copy)) => {
+                    return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {rel}"));
+                }
+                (false, Some(log)) if full => {
+                    return Step::Run(format!(
+                        "CREATE OR REPLACE TABLE {log} AS SELECT *, CAST(NULL AS TINYINT) AS {} FROM {rel} LIMIT 0",
+                        ident(DIFF)
+                    ));
+                }
+                (false, Some(log)) => return Step::Run(format!("DELETE FROM {log}")),
+                _ => {}
             }
             let newest = format!("max({})", ident(&s.column));
             let value = match marks.get(&s.relation) {
@@ -80,11 +110,11 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
 }
 
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way.
-pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>) -> Result<Vec<Step>, String> {
+pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -> Result<Vec<Step>, String> {
     let named: Vec<(String, String)> =
         def.sources.iter().map(|s| (s.relation.clone(), changed_rows(def, s, marks))).collect();
     let keyed = crate::analysis::keyed(&def.query, &def.unique_key, &named, KEYS)?;
-    let mut steps = render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted);
-    steps.extend(source_watermarks(def, marks));
+    let mut steps = render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted, rec);
+    steps.extend(source_watermarks(def, marks, false));
     Ok(steps)
 }

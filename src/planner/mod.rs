@@ -1,5 +1,6 @@
 //! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
 
+mod changes;
 mod keys;
 mod render;
 mod values;
@@ -11,6 +12,7 @@ use crate::error::Result;
 use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
+pub use changes::DIFF;
 pub use keys::stored_watermarks;
 pub use values::fill;
 
@@ -125,6 +127,8 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         Some("full_refresh := true was requested".to_string())
     } else if let Some(why) = &state.rebuild_reason {
         Some(why.clone())
+    } else if let Some(why) = keys::lost(def, state) {
+        Some(why)
     } else if def.strategy == Strategy::Full {
         Some(def.strategy_reason.clone())
     } else if !state.columns_match {
@@ -134,28 +138,35 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     } else {
         None
     };
+    let rec = changes::Recorder::new(def, state);
     let full_steps = |def: &ModelDef| {
-        let mut steps = render::full(def, state);
-        steps.extend(keys::source_watermarks(def, &BTreeMap::new()));
+        let mut steps = render::full(def, state, &rec);
+        steps.extend(keys::source_watermarks(def, &BTreeMap::new(), true));
         steps
+    };
+    let records = match rec.count() {
+        0 => String::new(),
+        n => format!("; records the rows it changes for the {n} model(s) reading its changes"),
     };
     if let Some(reason) = full_reason {
         let steps = full_steps(&fill(def, None, vars)?);
+        let reason = reason + &records;
         return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, cost: None, steps });
     }
     if !def.sources.is_empty() {
         let marks = keys::stored_watermarks(state.watermark.as_deref());
         let def = fill(def, None, vars)?;
-        let how = |s: &crate::model::Source| match s.is_snapshot() {
-            true => format!("{} (against its copy from the last refresh)", s.relation),
-            false => format!("{} ({} beyond its watermark)", s.relation, s.column),
+        let how = |s: &crate::model::Source| match (s.is_snapshot(), s.is_changes()) {
+            (true, _) => format!("{} (against its copy from the last refresh)", s.relation),
+            (_, true) => format!("{} (the rows its refreshes recorded)", s.relation),
+            _ => format!("{} ({} beyond its watermark)", s.relation, s.column),
         };
         let reason = format!(
-            "{}; reads the changed rows of {}",
+            "{}; reads the changed rows of {}{records}",
             def.strategy_reason,
             def.sources.iter().map(how).collect::<Vec<_>>().join(", ")
         );
-        return match keys::steps(&def, &marks) {
+        return match keys::steps(&def, &marks, &rec) {
             Ok(steps) => Ok(Plan {
                 mode: Mode::Incremental,
                 strategy: def.strategy,
@@ -167,7 +178,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
             Err(why) => Ok(Plan {
                 mode: Mode::Full,
                 strategy: def.strategy,
-                reason: format!("the query cannot be refreshed by key ({why}), so it is rebuilt"),
+                reason: format!("the query cannot be refreshed by key ({why}), so it is rebuilt{records}"),
                 probe: None,
                 cost: None,
                 steps: full_steps(&def),
@@ -178,7 +189,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     let full_def = fill(def, None, vars)?;
     let mut window = window;
     let mut def = fill(def, window.bound.as_deref(), vars)?;
-    let mut reason = format!("{}; {}", def.strategy_reason, window.describe(&def));
+    let mut reason = format!("{}; {}{records}", def.strategy_reason, window.describe(&def));
     if let Some(pushed) = window.push_below_dedup(&def) {
         def.query = pushed;
         window.nulls = window::NullCheck::Skipped;
@@ -187,14 +198,14 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     let def = &def;
     let probe = window.noop_probe(def);
     let steps = match def.strategy {
-        Strategy::Append => render::append(def, &window),
-        Strategy::Merge => render::merge(def, &window),
-        Strategy::DeleteInsert => render::delete_insert(def, &window),
-        Strategy::Full => render::full(def, state),
+        Strategy::Append => render::append(def, &window, &rec),
+        Strategy::Merge => render::merge(def, &window, &rec),
+        Strategy::DeleteInsert => render::delete_insert(def, &window, &rec),
+        Strategy::Full => render::full(def, state, &rec),
     };
     let cost = window.share_of_table(def).map(|sql| CostCheck {
         sql,
-        full: render::full(&full_def, state),
+        full: render::full(&full_def, state, &rec),
         measures: "of the table is in the window",
     });
     Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, cost, steps })

@@ -1,5 +1,6 @@
 //! Straight-line SQL for each strategy; every choice was made by the planner before these run.
 
+use super::changes::Recorder;
 use super::window::NullCheck;
 use super::{Counter, Guard, Step, Window};
 use crate::model::{ModelDef, ModelState};
@@ -155,7 +156,9 @@ fn start_filter(def: &ModelDef) -> Option<String> {
 }
 
 /// Builds the whole table; an existing one is replaced in the same transaction, so readers never see it half-built.
-pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
+/// Readers of its changes get the exact difference of old and new table, or, when the columns changed, lose their log
+/// and rebuild.
+pub fn full(def: &ModelDef, state: &ModelState, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
     let wher = start_filter(def).map(|f| format!(" WHERE {f}")).unwrap_or_default();
     if !state.table_exists {
@@ -164,35 +167,48 @@ pub fn full(def: &ModelDef, state: &ModelState) -> Vec<Step> {
         steps.extend(checks(def, &t, true));
         steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
         steps.extend(watermark(def, &t, None));
+        steps.extend(rec.forget());
         return steps;
     }
     let mut steps = vec![stage(def, start_filter(def))];
     steps.extend(checks(def, NEW, true));
     if state.columns_match {
         steps.extend(diff_counts(def, "TRUE"));
+        let cols = column_list(&def.column_names(), None);
+        let (old, new) = (format!("SELECT {cols} FROM {t}"), format!("SELECT {cols} FROM {NEW}"));
+        steps.extend(rec.start(NEW));
+        steps.extend(rec.rows(&format!("{old} EXCEPT ALL {new}"), -1));
+        steps.extend(rec.rows(&format!("{new} EXCEPT ALL {old}"), 1));
     } else {
         steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {NEW}")));
         steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {t}")));
+        steps.extend(rec.forget());
     }
     steps.push(Step::Run(format!("CREATE OR REPLACE TABLE {t} AS SELECT * FROM {NEW}")));
     steps.push(mark(def));
     steps.extend(watermark(def, &t, None));
     steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+    if state.columns_match {
+        steps.extend(rec.finish());
+    }
     steps
 }
 
-fn finish(def: &ModelDef, window: &Window, steps: &mut Vec<Step>) {
+fn finish(def: &ModelDef, window: &Window, rec: &Recorder, steps: &mut Vec<Step>) {
     steps.extend(watermark(def, NEW, window.watermark_sql(def)));
     steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+    steps.extend(rec.finish());
 }
 
 /// Inserts rows beyond the watermark; with a unique key, only keys not yet present.
-pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
+pub fn append(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Step> {
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
     steps.extend(window_checks(def, window));
+    steps.extend(rec.start(NEW));
     if def.unique_key.is_empty() {
+        steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));
         steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
-        finish(def, window, &mut steps);
+        finish(def, window, rec, &mut steps);
         return steps;
     }
     // Rows of keys already present are skipped, so the watermark comes from the rows actually inserted.
@@ -201,10 +217,12 @@ pub fn append(def: &ModelDef, window: &Window) -> Vec<Step> {
         "CREATE TEMP TABLE {CHANGES} AS SELECT n.* FROM {NEW} AS n WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {eq})",
         target(def)
     )));
+    steps.extend(rec.rows(&format!("SELECT * FROM {CHANGES}"), 1));
     steps.push(Step::Apply(Counter::Inserted, insert_from(def, CHANGES)));
     steps.extend(watermark(def, CHANGES, window.watermark_sql(def)));
     steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
     steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+    steps.extend(rec.finish());
     steps
 }
 
@@ -225,7 +243,7 @@ fn delete_keys_of(def: &ModelDef, rows: &str, counted: bool) -> [Step; 2] {
 
 /// Writes the rows of NEW that are new or changed, after `vanished` (which deletes the keys that left). Rows are
 /// matched to the table by plain key equality, and rows with a NULL key in a second, NULL-safe pass.
-pub(super) fn upsert(def: &ModelDef, vanished: Vec<Step>) -> Vec<Step> {
+fn upsert(def: &ModelDef, vanished: Vec<Step>, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
     let changed = |rows: String, on: String| {
         format!(
@@ -237,36 +255,44 @@ pub(super) fn upsert(def: &ModelDef, vanished: Vec<Step>) -> Vec<Step> {
     let mut steps = vec![Step::Run(format!("CREATE TEMP TABLE {CHANGES} AS {}", split_on_null_keys(def, changed)))];
     steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {CHANGES} WHERE NOT {PRESENT}")));
     steps.push(Step::Count(Counter::Updated, format!("SELECT count(*) FROM {CHANGES} WHERE {PRESENT}")));
+    let replaced = format!("SELECT * FROM {CHANGES} AS n WHERE n.{PRESENT}");
+    steps.extend(rec.rows(&rows_of_keys(def, &replaced), -1));
+    steps.extend(rec.rows(&format!("SELECT * FROM {CHANGES}"), 1));
     steps.extend(vanished);
-    steps.extend(delete_keys_of(def, &format!("SELECT * FROM {CHANGES} AS n WHERE n.{PRESENT}"), false));
+    steps.extend(delete_keys_of(def, &replaced, false));
     steps.push(Step::Run(insert_from(def, CHANGES)));
     steps.push(Step::Run(format!("DROP TABLE {CHANGES}")));
     steps
 }
 
 /// Upserts the window's changed keys and deletes keys that vanished from the window.
-pub fn merge(def: &ModelDef, window: &Window) -> Vec<Step> {
+pub fn merge(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Step> {
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
     steps.extend(window_checks(def, window));
-    let vanished = Step::Apply(
-        Counter::Deleted,
-        format!(
-            "DELETE FROM {} AS t WHERE {} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {})",
-            target(def),
-            window.target_filter(def, "t"),
-            keys_equal(def, "n", "t")
-        ),
+    steps.extend(rec.start(NEW));
+    let left = format!(
+        "{} AS t WHERE {} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {})",
+        target(def),
+        window.target_filter(def, "t"),
+        keys_equal(def, "n", "t")
     );
-    steps.extend(upsert(def, vec![vanished]));
-    finish(def, window, &mut steps);
+    let mut vanished = rec.rows(&format!("SELECT * FROM {left}"), -1);
+    vanished.push(Step::Apply(Counter::Deleted, format!("DELETE FROM {left}")));
+    steps.extend(upsert(def, vanished, rec));
+    finish(def, window, rec, &mut steps);
     steps
+}
+
+/// The table's rows whose key is among the keys of `keys` (a query with the key columns).
+fn rows_of_keys(def: &ModelDef, keys: &str) -> String {
+    format!("SELECT t.* FROM {} AS t SEMI JOIN ({keys}) AS n ON {}", target(def), keys_equal(def, "n", "t"))
 }
 
 /// Recomputes the keys in KEYS with `restricted` (the query limited to them) and writes them: the table's rows of
 /// those keys are deleted and the recomputed rows inserted. Values are not compared: that reads every value column
 /// of the table, and DuckDB decompresses whole vectors for the few matching rows (measured at 8.3M rows with HUGEINT
 /// sums: 3.9 s, against 0.1 s for the key columns alone). So `updated` counts recomputed keys that were present.
-pub fn by_keys(def: &ModelDef, discover: String, restricted: &str) -> Vec<Step> {
+pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
     let keys = column_list(&def.unique_key, Some("n"));
     let matched = |rows: String, on: String| {
@@ -288,27 +314,41 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str) -> Vec<Step> 
         "SELECT * FROM {KEYS} AS n WHERE NOT EXISTS (SELECT 1 FROM {NEW} AS k WHERE {})",
         keys_equal(def, "k", "n")
     );
+    // Every row of a recomputed key is deleted (the key left, or it is matched) and NEW is inserted.
+    steps.extend(rec.start(NEW));
+    steps.extend(rec.rows(&rows_of_keys(def, &format!("SELECT * FROM {KEYS}")), -1));
+    steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));
     steps.extend(delete_keys_of(def, &gone, true));
     steps.extend(delete_keys_of(def, &format!("SELECT * FROM {MATCHED}"), false));
     steps.push(Step::Run(insert_from(def, NEW)));
     for table in [MATCHED, NEW, KEYS] {
         steps.push(Step::Run(format!("DROP TABLE {table}")));
     }
+    steps.extend(rec.finish());
     steps
 }
 
 /// Deletes the window (and the keys being re-inserted) and inserts the window's recomputation.
-pub fn delete_insert(def: &ModelDef, window: &Window) -> Vec<Step> {
+pub fn delete_insert(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
     let old = window.target_filter(def, "t");
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
     steps.extend(window_checks(def, window));
     steps.extend(diff_counts(def, &old));
+    steps.extend(rec.start(NEW));
+    let mut deleted = format!("SELECT * FROM {t} AS t WHERE {old}");
+    if !def.unique_key.is_empty() {
+        // Rows outside the window whose key is re-inserted are deleted too; `IS NOT TRUE` keeps NULL times.
+        let keyed = rows_of_keys(def, &format!("SELECT * FROM {NEW}"));
+        deleted = format!("{deleted} UNION ALL {keyed} WHERE ({old}) IS NOT TRUE");
+    }
+    steps.extend(rec.rows(&deleted, -1));
+    steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));
     steps.push(Step::Run(format!("DELETE FROM {t} AS t WHERE {old}")));
     if !def.unique_key.is_empty() {
         steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW} AS n"), false));
     }
     steps.push(Step::Run(insert_from(def, NEW)));
-    finish(def, window, &mut steps);
+    finish(def, window, rec, &mut steps);
     steps
 }

@@ -1,0 +1,61 @@
+-- mode: incremental
+-- strategy: delete+insert
+-- reason: strategy 'delete+insert' requested; re-reads rows with day >= watermark 2024-03-10 minus lookback 3 days; records the rows it changes for the 1 model(s) reading its changes
+
+-- share of the table is in the window (over incremental_full_fraction: the full rebuild instead)
+SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)), (SELECT count(*) AS n FROM "shop"."main"."stg_orders");
+
+-- step 1 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
+SELECT order_id, day, amount FROM orders
+) AS q WHERE q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE);
+
+-- step 2 (check)
+SELECT CAST(count(*) AS VARCHAR) FROM (
+SELECT order_id, day, amount FROM orders
+) AS q WHERE q."day" IS NULL HAVING count(*) > 0;
+
+-- step 3 (check)
+SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
+
+-- step 4 (count inserted)
+SELECT count(*) FROM "temp"."main"."__incremental_new" AS n WHERE NOT EXISTS (SELECT 1 FROM "shop"."main"."stg_orders" AS t WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
+
+-- step 5 (count updated)
+SELECT count(*) FROM "temp"."main"."__incremental_new" AS n JOIN "shop"."main"."stg_orders" AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
+
+-- step 6 (count deleted)
+SELECT count(*) FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
+
+-- step 7 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "order_id", "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
+
+-- step 8 (run)
+INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT * FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM "temp"."main"."__incremental_new") AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE (t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)) IS NOT TRUE) AS r;
+
+-- step 9 (run)
+INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS r;
+
+-- step 10 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE);
+
+-- step 11 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new" AS n) AS n WHERE n."order_id" = t."order_id";
+
+-- step 12 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n) AS n WHERE n."order_id" IS NULL) AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id";
+
+-- step 13 (run)
+INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_new";
+
+-- step 14 (watermark)
+SELECT CAST(greatest(CAST('2024-03-10' AS DATE), CAST(max("day") AS DATE)) AS VARCHAR) FROM "temp"."main"."__incremental_new";
+
+-- step 15 (run)
+DROP TABLE "temp"."main"."__incremental_new";
+
+-- step 16 (run)
+INSERT INTO "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" SELECT * FROM "temp"."main"."__incremental_log";
+
+-- step 17 (run)
+DROP TABLE "temp"."main"."__incremental_log";
