@@ -37,7 +37,13 @@ DROP TABLE "temp"."main"."__incremental_changes";
 DROP TABLE "temp"."main"."__incremental_new";
 
 -- step 11 (run)
-INSERT INTO "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" SELECT * FROM "temp"."main"."__incremental_log";
+CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "order_id", "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "order_id", "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "order_id", "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
 -- step 12 (run)
+INSERT INTO "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" SELECT * FROM "temp"."main"."__incremental_net";
+
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_log";
+
+-- step 14 (run)
+DROP TABLE "temp"."main"."__incremental_net";

@@ -60,10 +60,16 @@ DROP TABLE "temp"."main"."__incremental_new";
 DROP TABLE "temp"."main"."__incremental_keys";
 
 -- step 18 (run)
-INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_log";
+CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
 -- step 19 (run)
-DROP TABLE "temp"."main"."__incremental_log";
+INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
 
 -- step 20 (run)
+DROP TABLE "temp"."main"."__incremental_log";
+
+-- step 21 (run)
+DROP TABLE "temp"."main"."__incremental_net";
+
+-- step 22 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";
