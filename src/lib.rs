@@ -5,6 +5,7 @@ pub mod db;
 pub mod error;
 pub mod functions;
 pub mod glue;
+pub mod infer;
 pub mod model;
 pub mod names;
 pub mod options;

@@ -180,6 +180,9 @@ pub struct ModelDef {
     /// Declared with `sources := {...}`: the refresh recomputes the keys that these tables' changed rows reach.
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// The sources were not declared: `'auto'` found that the query reads only models, and reads their changes.
+    #[serde(default)]
+    pub sources_inferred: bool,
 }
 
 fn validated_default() -> bool {

@@ -317,6 +317,7 @@ fn define(
         columns: columns.unwrap_or_default(),
         search_path,
         sources,
+        sources_inferred: false,
     })
 }
 
@@ -332,7 +333,7 @@ pub fn options_of(def: &ModelDef) -> CreateOptions {
             Lookback::Interval(t) => ParamValue::Interval(t.clone()),
         }),
         start: def.start.clone().map(ParamValue::Text),
-        sources: (!def.sources.is_empty()).then(|| {
+        sources: (!def.sources.is_empty() && !def.sources_inferred).then(|| {
             ParamValue::Struct(
                 def.sources.iter().map(|s| (s.relation.clone(), ParamValue::Text(s.column.clone()))).collect(),
             )

@@ -29,6 +29,7 @@ fn orders_def(strategy: Strategy, key: &[&str], time: Option<&str>, lookback: Op
         search_path: String::new(),
         validated: true,
         sources: Vec::new(),
+        sources_inferred: false,
     }
 }
 

@@ -150,6 +150,29 @@ impl Session<'_> {
         Ok(def)
     }
 
+    /// The definition with the models it reads as `'changes'` sources, when `infer_changes_sources` decides so.
+    pub fn infer_sources(&self, def: ModelDef) -> Result<ModelDef> {
+        let Ok(read) = crate::analysis::source_relations("", &def.bindable_query()) else {
+            return Ok(def);
+        };
+        let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
+        let relations: Vec<String> = read.iter().map(|parts| parts.join(".")).collect();
+        let models: Vec<String> = read
+            .iter()
+            .filter(|parts| {
+                let sql = format!(
+                    "SELECT * FROM {}",
+                    crate::quote::qualified(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+                );
+                graph::reads(&sql, &def.search_path, &default_db, &all)
+                    .first()
+                    .is_some_and(|&i| all[i].def.target.database.eq_ignore_ascii_case(&def.target.database))
+            })
+            .map(|parts| parts.join("."))
+            .collect();
+        Ok(crate::infer::changes_sources(def, &relations, &models))
+    }
+
     /// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
     pub fn check_values(&self, def: &ModelDef) -> Result<()> {
         let model = def.name();

@@ -136,7 +136,7 @@ impl Session<'_> {
             &options_of(def),
             def.search_path.clone(),
         )?;
-        let checked = self.resolve_sources(checked)?;
+        let checked = self.resolve_sources(self.infer_sources(checked)?)?;
         self.check_values(&checked)?;
         catalog::save_definition(self.conn, &checked, None)?;
         Ok(Stored { def: checked, ..stored })

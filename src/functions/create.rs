@@ -89,6 +89,7 @@ impl SqlFunction for Create {
                     Err(_) if reads_unbuilt => deferred_definition(target.clone(), query, &args.options, search_path)?,
                     Err(e) => return Err(e),
                 };
+                let def = s.infer_sources(def)?;
                 let def = if def.validated { s.resolve_sources(def)? } else { def };
                 s.check_values(&def)?;
                 check_placeholders(&def)?;

@@ -1,0 +1,106 @@
+//! What `strategy := 'auto'` decides beyond the options it was given: a model reading only models reads their
+//! recorded changes.
+
+use crate::model::{ModelDef, Source, Strategy};
+
+/// `strategy := 'auto'` with a unique_key and neither time_column nor sources, for a query that reads only models
+/// (`relations` as written, and which of them are models of its database): their refreshes record what they change,
+/// so the model reads those changes as if declared `{'m': 'changes'}`. The reason says what was decided, or why not.
+pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String]) -> ModelDef {
+    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    if !asked || def.unique_key.is_empty() || relations.is_empty() {
+        return def;
+    }
+    if let Some(table) = relations.iter().find(|r| !models.contains(r)) {
+        if !models.is_empty() {
+            def.strategy_reason.push_str(&format!(
+                "; to refresh only the keys that changed, declare sources, e.g. {{'{table}': 'updated_at', '{}': 'changes'}}",
+                models[0]
+            ));
+        }
+        return def;
+    }
+    let sources: Vec<Source> = relations
+        .iter()
+        .map(|r| Source { relation: r.clone(), column: "changes".into(), type_name: None, upstream: None })
+        .collect();
+    let named: Vec<(String, String)> =
+        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.sql_name()))).collect();
+    let query = crate::placeholders::bindable(&def.query);
+    match crate::analysis::keyed(&query, &def.unique_key, &named, "k") {
+        Ok(_) => {
+            def.strategy = Strategy::Merge;
+            def.strategy_reason = format!(
+                "auto: reads only models ({}), whose refreshes record the rows they change, and has a unique_key, so the keys those rows reach are recomputed and merged",
+                relations.join(", ")
+            );
+            def.sources = sources;
+            def.sources_inferred = true;
+        }
+        Err(why) => def.strategy_reason.push_str(&format!(
+            "; the models it reads record their changes, but the query cannot be refreshed by key ({why})"
+        )),
+    }
+    def
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Target;
+
+    fn def(query: &str, key: &[&str]) -> ModelDef {
+        ModelDef {
+            target: Target { database: "db".into(), schema: "main".into(), table: "m".into() },
+            query: query.into(),
+            requested_strategy: "auto".into(),
+            strategy: Strategy::Merge,
+            strategy_reason: "auto: unique_key given".into(),
+            unique_key: key.iter().map(|k| k.to_string()).collect(),
+            time_column: None,
+            time_kind: None,
+            lookback: None,
+            start: None,
+            columns: Vec::new(),
+            search_path: String::new(),
+            validated: true,
+            sources: Vec::new(),
+            sources_inferred: false,
+        }
+    }
+
+    const DAILY: &str = "SELECT day, sum(x) AS x FROM stg GROUP BY day";
+
+    #[test]
+    fn a_query_over_models_reads_their_changes() {
+        let d = changes_sources(def(DAILY, &["day"]), &["stg".into()], &["stg".into()]);
+        assert!(d.sources_inferred);
+        assert_eq!(d.sources.len(), 1);
+        assert!(d.sources[0].is_changes());
+        assert!(d.strategy_reason.contains("reads only models (stg)"), "{}", d.strategy_reason);
+    }
+
+    #[test]
+    fn nothing_is_inferred_without_a_key_or_with_a_table_or_declared_options() {
+        let no_key = changes_sources(def(DAILY, &[]), &["stg".into()], &["stg".into()]);
+        assert!(no_key.sources.is_empty());
+        let q = "SELECT s.day, count(*) AS n FROM stg s JOIN raw r USING (id) GROUP BY s.day";
+        let mixed = changes_sources(def(q, &["day"]), &["stg".into(), "raw".into()], &["stg".into()]);
+        assert!(mixed.sources.is_empty());
+        assert!(mixed.strategy_reason.contains("{'raw': 'updated_at', 'stg': 'changes'}"), "{}", mixed.strategy_reason);
+        let mut timed = def(DAILY, &["day"]);
+        timed.time_column = Some("day".into());
+        assert!(changes_sources(timed, &["stg".into()], &["stg".into()]).sources.is_empty());
+        let mut requested = def(DAILY, &["day"]);
+        requested.requested_strategy = "merge".into();
+        assert!(changes_sources(requested, &["stg".into()], &["stg".into()]).sources.is_empty());
+    }
+
+    #[test]
+    fn a_query_not_refreshable_by_key_says_why() {
+        let q = "SELECT day, sum(x) AS x FROM stg GROUP BY day ORDER BY day";
+        let d = changes_sources(def(q, &["day"]), &["stg".into()], &["stg".into()]);
+        assert!(d.sources.is_empty());
+        assert!(d.strategy_reason.contains("cannot be refreshed by key (it has ORDER BY"), "{}", d.strategy_reason);
+    }
+}
