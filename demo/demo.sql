@@ -20,15 +20,14 @@ FROM incremental_create('stg_orders',
   'SELECT order_id, order_date, customer_id, revenue, updated_at FROM raw_orders
    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1',
   unique_key := 'order_id', time_column := 'updated_at', lookback := INTERVAL '1 hour');
-.print '== first refresh builds the table in full; a model reading it is defined once it exists'
-CALL incremental_refresh('stg_orders');
+.print '== a model reading a model: no filter and no lookback, it reads the rows stg_orders changes'
 SELECT name, strategy, strategy_reason
 FROM incremental_create('daily_revenue',
   'SELECT order_date, SUM(revenue) AS revenue, COUNT(DISTINCT order_id) AS orders FROM stg_orders GROUP BY order_date',
-  strategy := 'delete+insert', unique_key := 'order_date', time_column := 'order_date',
-  lookback := INTERVAL '14 days');
+  unique_key := 'order_date');
 
-CALL incremental_refresh('daily_revenue');
+.print '== the first refresh builds both tables in full, in dependency order'
+SELECT model, mode, rows_inserted, reason FROM incremental_refresh_all();
 
 .print '== refresh again with nothing new: nothing changes'
 CALL incremental_refresh('stg_orders');

@@ -50,7 +50,10 @@ pub fn run(
     if let Some(probe) = &plan.probe {
         if !scalar::<bool>(conn, probe, &[]).map_err(failed)?.unwrap_or(true) {
             out.mode = Mode::Noop;
-            out.reason = Some("no row beyond the watermark: nothing to do".into());
+            out.reason = Some(match def.sources.is_empty() {
+                true => "no row beyond the watermark: nothing to do".into(),
+                false => "no source has changed since the last refresh: nothing to do".into(),
+            });
             return Ok(out);
         }
     }
