@@ -24,8 +24,8 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
         .iter()
         .map(|r| Source { relation: r.clone(), column: "changes".into(), type_name: None, upstream: None })
         .collect();
-    let named: Vec<(String, String)> =
-        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.sql_name()))).collect();
+    let named: Vec<crate::analysis::SourceRows> =
+        sources.iter().map(|s| crate::analysis::SourceRows::whole(&s.relation, &s.sql_name())).collect();
     let query = crate::placeholders::bindable(&def.query);
     match crate::analysis::keyed(&query, &def.unique_key, &named, "k") {
         Ok(_) => {

@@ -161,8 +161,8 @@ fn check_sources(model: &str, query: &str, sources: &[Source], unique_key: &[Str
     if unique_key.is_empty() {
         return bad("sources needs a unique_key: the group or partition key whose rows a change can reach".into());
     }
-    let named: Vec<(String, String)> =
-        sources.iter().map(|s| (s.relation.clone(), format!("SELECT * FROM {}", s.sql_name()))).collect();
+    let named: Vec<crate::analysis::SourceRows> =
+        sources.iter().map(|s| crate::analysis::SourceRows::whole(&s.relation, &s.sql_name())).collect();
     match crate::analysis::keyed(query, unique_key, &named, "k") {
         Ok(_) => Ok(()),
         Err(why) => bad(format!(

@@ -11,6 +11,24 @@ use sqlparser::parser::Parser;
 use super::key_checks::column_name;
 use crate::quote::ident;
 
+/// A source as the analysis sees it: its name as declared, the query of its changed rows, and, when those rows hold
+/// old versions too, the query of its current rows with those old versions added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRows {
+    pub name: String,
+    pub changed: String,
+    /// Old versions of a row that another source's change joins may be gone from the table (both sides changed in
+    /// one interval): key discovery joins with this instead of the table, so the keys they reached are found.
+    pub widened: Option<String>,
+}
+
+impl SourceRows {
+    /// The source with the whole relation standing for its changed rows: enough to check that a query is keyed.
+    pub fn whole(name: &str, relation_sql: &str) -> SourceRows {
+        SourceRows { name: name.to_string(), changed: format!("SELECT * FROM {relation_sql}"), widened: None }
+    }
+}
+
 /// The SQL a refresh by keys runs, rendered from the model's query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyedQuery {
@@ -92,12 +110,26 @@ fn parse_factor(sql: &str) -> Option<TableFactor> {
     select.from.into_iter().next().map(|t| t.relation)
 }
 
-/// Analyses `query` for a refresh by keys. `sources` are the relation names as the user declared them, each with the
-/// query of its changed rows; every relation the query reads must be one. Returns why not when it cannot.
+/// Replaces the relation at `position` of the FROM clause (0: the first, then each join's) by `(sql) AS alias`, the
+/// alias being the one the query gave it or its name, so the query's column references still resolve.
+fn replace_factor(select: &mut Select, position: usize, name: &str, sql: &str) -> Result<(), String> {
+    let from = &mut select.from[0];
+    let factor = if position == 0 { &mut from.relation } else { &mut from.joins[position - 1].relation };
+    let TableFactor::Table { name: written, alias, .. } = factor else { return Ok(()) };
+    let alias = alias
+        .as_ref()
+        .map(|a| a.name.to_string())
+        .unwrap_or_else(|| written.0.last().map(|p| p.to_string()).unwrap_or_else(|| ident(name)));
+    *factor = parse_factor(&format!("({sql}) AS {alias}")).ok_or("its FROM cannot be rewritten")?;
+    Ok(())
+}
+
+/// Analyses `query` for a refresh by keys. `sources` are the relations as the user declared them, with their changed
+/// rows; every relation the query reads must be one. Returns why not when it cannot.
 pub fn keyed(
     query: &str,
     unique_key: &[String],
-    sources: &[(String, String)],
+    sources: &[SourceRows],
     keys_table: &str,
 ) -> Result<KeyedQuery, String> {
     let (statement, select) = parse_select(query)?;
@@ -106,7 +138,7 @@ pub fn keyed(
     }
     let tables = from_tables(&select)?;
     let all = crate::analysis::source_relations("", query).map_err(|e| e.to_string())?;
-    let declared = |name: &str| sources.iter().position(|(s, _)| s.to_lowercase() == name);
+    let declared = |name: &str| sources.iter().position(|s| s.name.to_lowercase() == name);
     for relation in &all {
         let name = relation.join(".").to_lowercase();
         if declared(&name).is_none() {
@@ -116,26 +148,24 @@ pub fn keyed(
             return Err(format!("it reads {name} in a subquery; join it in FROM instead"));
         }
     }
-    if let Some((unread, _)) = sources.iter().find(|(s, _)| !tables.contains(&s.to_lowercase())) {
-        return Err(format!("sources lists {unread}, which its FROM clause does not read"));
+    if let Some(unread) = sources.iter().find(|s| !tables.contains(&s.name.to_lowercase())) {
+        return Err(format!("sources lists {}, which its FROM clause does not read", unread.name));
     }
     let keys = key_exprs(&select, unique_key)?;
     super::key_checks::check(&select, &keys, unique_key)?;
     let mut discoveries = Vec::new();
+    let source = |name: &str| &sources[declared(name).unwrap_or_default()];
     for (position, name) in tables.iter().enumerate() {
         let mut s = select.clone();
-        let from = &mut s.from[0];
-        let factor = if position == 0 { &mut from.relation } else { &mut from.joins[position - 1].relation };
-        let TableFactor::Table { name: written, alias, .. } = factor else { continue };
-        let alias = alias
-            .as_ref()
-            .map(|a| a.name.to_string())
-            .unwrap_or_else(|| written.0.last().map(|p| p.to_string()).unwrap_or_else(|| ident(name)));
-        let changed = &sources[declared(name).unwrap_or_default()].1;
-        *factor = parse_factor(&format!("({changed}) AS {alias}")).ok_or("its FROM cannot be rewritten")?;
+        replace_factor(&mut s, position, name, &source(name).changed)?;
+        for (other, other_name) in tables.iter().enumerate().filter(|(other, _)| *other != position) {
+            if let Some(widened) = &source(other_name).widened {
+                replace_factor(&mut s, other, other_name, widened)?;
+            }
+        }
         if position > 0 {
             // Only rows that join a changed row matter: an outer join must not bring every other row in.
-            let join = &mut from.joins[position - 1].join_operator;
+            let join = &mut s.from[0].joins[position - 1].join_operator;
             if let JoinOperator::Left(c) | JoinOperator::LeftOuter(c) = join {
                 *join = JoinOperator::Inner(c.clone());
             }
@@ -192,13 +222,38 @@ fn render(statement: &Statement, select: Select) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::keyed;
+    use super::{keyed, SourceRows};
+
+    fn rows(name: &str, widened: bool) -> SourceRows {
+        SourceRows {
+            name: name.into(),
+            changed: format!("SELECT * FROM changed_{name}"),
+            widened: widened.then(|| format!("SELECT * FROM {name} UNION ALL SELECT * FROM changed_{name}")),
+        }
+    }
 
     fn why(query: &str, key: &[&str], sources: &[&str]) -> String {
         let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
-        let sources: Vec<(String, String)> =
-            sources.iter().map(|s| (s.to_string(), format!("SELECT * FROM {s}"))).collect();
+        let sources: Vec<SourceRows> = sources.iter().map(|s| rows(s, false)).collect();
         keyed(query, &key, &sources, "k").err().unwrap_or_else(|| "supported".into())
+    }
+
+    #[test]
+    fn discovery_joins_changed_rows_with_the_other_sides_old_versions_too() {
+        let q = "SELECT a.day, count(*) AS n FROM up AS a JOIN up AS b ON a.grp = b.grp GROUP BY a.day";
+        let found = keyed(q, &["day".into()], &[rows("up", true)], "k").unwrap().discoveries;
+        assert_eq!(found.len(), 2);
+        for d in &found {
+            assert!(
+                d.contains("(SELECT * FROM changed_up) AS a") != d.contains("(SELECT * FROM changed_up) AS b"),
+                "{d}"
+            );
+            assert!(d.contains("UNION ALL SELECT * FROM changed_up"), "{d}");
+        }
+        let q = "SELECT o.c, count(*) AS n FROM o JOIN p ON p.id = o.p GROUP BY o.c";
+        let found = keyed(q, &["c".into()], &[rows("o", false), rows("p", true)], "k").unwrap().discoveries;
+        assert!(found[0].contains("(SELECT * FROM p UNION ALL SELECT * FROM changed_p) AS p"), "{}", found[0]);
+        assert!(found[1].contains("FROM o JOIN (SELECT * FROM changed_p) AS p"), "{}", found[1]);
     }
 
     #[test]

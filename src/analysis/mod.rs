@@ -6,7 +6,7 @@ mod key_checks;
 mod keys;
 
 pub use dedup::push_below_dedup;
-pub use keys::{keyed, KeyedQuery};
+pub use keys::{keyed, KeyedQuery, SourceRows};
 
 use std::ops::ControlFlow;
 

@@ -89,8 +89,8 @@ impl Session<'_> {
         })
     }
 
-    /// The definition with each source resolved: the type of its change column, or, for `'changes'`, the model it
-    /// names. A column that cannot be read, or a model declared any other way, is an error.
+    /// The definition with each source resolved: the type of its change column (once the query binds), or, for
+    /// `'changes'`, the model it names. A column that cannot be read, or a model declared any other way, is an error.
     pub fn resolve_sources(&self, mut def: ModelDef) -> Result<ModelDef> {
         let model = def.name();
         let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
@@ -133,6 +133,10 @@ impl Session<'_> {
                     ))
                 }
                 None => {}
+            }
+            // A query that does not bind yet (it reads models not built) has its columns checked at its first refresh.
+            if !def.validated {
+                continue;
             }
             let column = if s.is_snapshot() { "*".to_string() } else { crate::quote::ident(&s.column) };
             let sql = format!("SELECT {column} FROM {}", s.sql_name());

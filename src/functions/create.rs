@@ -89,8 +89,7 @@ impl SqlFunction for Create {
                     Err(_) if reads_unbuilt => deferred_definition(target.clone(), query, &args.options, search_path)?,
                     Err(e) => return Err(e),
                 };
-                let def = s.infer_sources(def)?;
-                let def = if def.validated { s.resolve_sources(def)? } else { def };
+                let def = s.resolve_sources(s.infer_sources(def)?)?;
                 s.check_values(&def)?;
                 check_placeholders(&def)?;
                 let rebuild = match &existing {

@@ -3,7 +3,8 @@
 use crate::db::{self, catalog, Pool};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
-use crate::model::ModelDef;
+use crate::model::{ModelDef, ModelState};
+use crate::planner;
 
 pub struct Models;
 
@@ -58,17 +59,20 @@ impl SqlFunction for Models {
 
     fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, search_path, |s| {
-            Ok(catalog::all(s.conn)?
-                .into_iter()
-                .map(|m| {
-                    let mut row = definition_row(&m.def, &m.status);
-                    row.push(m.watermark.into());
-                    row.push(m.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
-                    row.push(m.last_mode.into());
-                    row.push(m.rebuild_reason.into());
-                    row
-                })
-                .collect())
+            let mut rows = Vec::new();
+            for m in catalog::all(s.conn)? {
+                // A log or copy gone since the last refresh makes the next one a rebuild, as the planner decides.
+                let kept = catalog::kept_tables(s.conn, &m.def.target.database)?;
+                let state = ModelState { kept_tables: kept, ..ModelState::default() };
+                let pending = m.rebuild_reason.or_else(|| m.built.then(|| planner::lost(&m.def, &state)).flatten());
+                let mut row = definition_row(&m.def, &m.status);
+                row.push(m.watermark.into());
+                row.push(m.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
+                row.push(m.last_mode.into());
+                row.push(pending.into());
+                rows.push(row);
+            }
+            Ok(rows)
         })
     }
 }

@@ -7,6 +7,7 @@ use super::changes::{Recorder, DIFF};
 use super::render::{self, KEYS};
 use super::window::share;
 use super::{CostCheck, Step};
+use crate::analysis::SourceRows;
 use crate::model::{ModelDef, ModelState, Source};
 use crate::quote::{ident, literal};
 
@@ -111,8 +112,17 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
 
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way.
 pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -> Result<Vec<Step>, String> {
-    let named: Vec<(String, String)> =
-        def.sources.iter().map(|s| (s.relation.clone(), changed_rows(def, s, marks))).collect();
+    let named: Vec<SourceRows> = def
+        .sources
+        .iter()
+        .map(|s| SourceRows {
+            name: s.relation.clone(),
+            changed: changed_rows(def, s, marks),
+            widened: s
+                .kept_table(&def.target)
+                .map(|_| format!("SELECT * FROM {} UNION ALL {}", s.sql_name(), changed_rows(def, s, marks))),
+        })
+        .collect();
     let keyed = crate::analysis::keyed(&def.query, &def.unique_key, &named, KEYS)?;
     let mut steps = render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted, rec);
     steps.extend(source_watermarks(def, marks, false));

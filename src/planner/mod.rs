@@ -13,7 +13,7 @@ use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
 pub use changes::DIFF;
-pub use keys::stored_watermarks;
+pub use keys::{lost, stored_watermarks};
 pub use values::fill;
 
 pub use window::Window;
@@ -144,9 +144,10 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         steps.extend(keys::source_watermarks(def, &BTreeMap::new(), true));
         steps
     };
-    let records = match rec.count() {
-        0 => String::new(),
-        n => format!("; records the rows it changes for the {n} model(s) reading its changes"),
+    let records = match (rec.count(), full_reason.is_some() && !(state.table_exists && state.columns_match)) {
+        (0, _) => String::new(),
+        (n, true) => format!("; the {n} model(s) reading its changes rebuild in full next, since its table is replaced by one with other columns"),
+        (n, false) => format!("; records the rows it changes for the {n} model(s) reading its changes"),
     };
     if let Some(reason) = full_reason {
         let steps = full_steps(&fill(def, None, vars)?);

@@ -1,0 +1,115 @@
+"""Pipeline benchmark: models reading a model's recorded changes, against a full rebuild and the hand-written
+incremental SQL a dbt user would write. `python bench/pipeline.py --rows 10000000 [--reps 3]`; prints a table and
+writes results/pipeline_<rows>.json. In-process timings (python duckdb 1.5.5), medians over fresh copies."""
+import argparse
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import duckdb
+
+import measure
+import workload as W
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build/bench"
+
+LATEST = W.MODELS["orders_latest"]["query"].format(w="")
+# Readers of the dedup model: a time bucket (keys the changes reach are few) and a customer summary (scattered keys).
+READERS = {
+    "daily_latest": ("SELECT order_date, count(*) AS orders, count(DISTINCT customer_id) AS customers, "
+                     "sum(amount) AS revenue FROM {src} GROUP BY order_date", "order_date"),
+    "customer_latest": ("SELECT customer_id, count(*) AS orders, sum(amount) AS revenue, max(updated_at) AS last "
+                        "FROM {src} GROUP BY customer_id", "customer_id"),
+}
+
+
+def connect(path):
+    con = duckdb.connect(str(path), config={"allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{measure.EXT}'")
+    return con
+
+
+def build(rows, path, readers):
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+    con = connect(path)
+    con.execute(W.history_sql(rows))
+    con.execute(f"CALL incremental_create('latest', '{LATEST}', unique_key := 'order_id', "
+                "sources := {'orders': 'updated_at'})")
+    con.execute("CREATE SCHEMA hand; CREATE SCHEMA fullr")
+    for name, (query, key) in READERS.items():
+        if readers:
+            con.execute(f"CALL incremental_create('{name}', '{query.format(src='latest')}', unique_key := '{key}')")
+    con.execute("SELECT * FROM incremental_refresh_all()")
+    for name, (query, key) in READERS.items():
+        con.execute(f"CREATE TABLE hand.{name} AS {query.format(src='latest')}")
+    con.execute("CHECKPOINT")
+    con.close()
+    time.sleep(0.3)
+
+
+def clock(con, sql):
+    t0 = time.perf_counter()
+    row = con.execute(sql).fetchall()
+    return time.perf_counter() - t0, row
+
+
+def one_rep(base, copy, rows):
+    shutil.copy(base, copy)
+    Path(str(copy) + ".wal").unlink(missing_ok=True)
+    con = connect(copy)
+    con.execute(W.next_day_sql(rows))
+    wm = con.execute("SELECT max(updated_at) FROM latest WHERE updated_at < " + W.NEXT_TS).fetchone()[0]
+    out = {}
+    out["latest_s"], r = clock(con, "CALL incremental_refresh('latest')")
+    out["latest_changed"] = r[0][3] + r[0][4]
+    for name, (query, key) in READERS.items():
+        if con.execute(f"SELECT count(*) FROM incremental_models() WHERE name = '{name}'").fetchone()[0] == 0:
+            continue
+        out[f"{name}_ext_s"], r = clock(con, f"CALL incremental_refresh('{name}')")
+        out[f"{name}_ext_mode"] = r[0][1]
+        # What a dbt incremental model would do: recompute the keys of rows changed since the last run.
+        keys = f"SELECT {key} FROM latest WHERE updated_at > TIMESTAMP '{wm}'"
+        t0 = time.perf_counter()
+        con.execute("BEGIN")
+        con.execute(f"DELETE FROM hand.{name} WHERE {key} IN ({keys})")
+        con.execute(f"INSERT INTO hand.{name} {query.format(src='latest')} AND FALSE" if False else
+                    f"INSERT INTO hand.{name} SELECT * FROM ({query.format(src=f'(SELECT * FROM latest WHERE {key} IN ({keys}))')})")
+        con.execute("COMMIT")
+        out[f"{name}_hand_s"] = time.perf_counter() - t0
+        out[f"{name}_full_s"], _ = clock(con, f"CREATE OR REPLACE TABLE fullr.{name} AS {query.format(src='latest')}")
+        same = con.execute(
+            f"SELECT (SELECT count(*) FROM (FROM {name} EXCEPT ALL FROM fullr.{name})) + "
+            f"(SELECT count(*) FROM (FROM fullr.{name} EXCEPT ALL FROM {name}))").fetchone()[0]
+        assert same == 0, f"{name}: the extension's table differs from the full rebuild"
+    con.close()
+    time.sleep(0.3)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "build/release/incremental.duckdb_extension", measure.EXT)
+    results = {}
+    for readers in (True, False):
+        base, copy = WORK / f"pipeline_base_{readers}.duckdb", WORK / "pipeline_copy.duckdb"
+        build(args.rows, base, readers)
+        reps = [one_rep(base, copy, args.rows) for _ in range(args.reps)]
+        keys = reps[0].keys()
+        results["with_readers" if readers else "without_readers"] = {
+            k: statistics.median(r[k] for r in reps) if isinstance(reps[0][k], float) else reps[0][k] for k in keys}
+        for p in (base, copy):
+            p.unlink(missing_ok=True)
+    print(json.dumps(results, indent=2))
+    (ROOT / f"bench/results/pipeline_{args.rows}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
