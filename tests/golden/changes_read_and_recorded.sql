@@ -30,7 +30,7 @@ SELECT (SELECT count(*) FROM "temp"."main"."__incremental_new") - (SELECT count(
 CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
 
 -- step 8 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM "temp"."main"."__incremental_keys") AS n ON n."day" IS NOT DISTINCT FROM t."day") AS r;
+INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys") AS n WHERE NOT (n."day" IS NULL)) AS n ON n."day" = t."day" UNION ALL SELECT t.* FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys") AS n WHERE n."day" IS NULL) AS n ON n."day" IS NOT DISTINCT FROM t."day") AS r;
 
 -- step 9 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS r;
