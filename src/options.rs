@@ -277,8 +277,10 @@ fn define(
             }
         },
     };
+    let has_sources = opts.sources.is_some();
     if time_column.is_none() {
-        for (given, what) in [(opts.lookback.is_some(), "lookback"), (opts.start.is_some(), "start")] {
+        // A lookback also applies to every change column of `sources`.
+        for (given, what) in [(opts.lookback.is_some() && !has_sources, "lookback"), (opts.start.is_some(), "start")] {
             if given {
                 return Err(Error::option(&model, format!("{what} needs a time_column; pass time_column := 'column'")));
             }

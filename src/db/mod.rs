@@ -15,7 +15,7 @@ pub use refresh::Settings;
 pub use sql::transaction;
 
 use crate::error::{Error, Result};
-use crate::model::{Column, ModelDef, ModelState, Target};
+use crate::model::{Column, Lookback, ModelDef, ModelState, Target, TimeKind};
 use crate::names;
 use crate::quote::literal;
 use catalog::Stored;
@@ -150,6 +150,7 @@ impl Session<'_> {
                 )
             })?;
             s.type_name = columns.first().filter(|_| !s.is_snapshot()).map(|c| c.type_name.clone());
+            check_source_lookback(&model, s, def.lookback.as_ref())?;
         }
         Ok(def)
     }
@@ -262,6 +263,32 @@ impl Session<'_> {
             ),
         })
     }
+}
+
+/// A lookback is subtracted from each change column's watermark: an INTERVAL for dates and timestamps, a number for
+/// integers.
+fn check_source_lookback(model: &str, s: &crate::model::Source, lookback: Option<&Lookback>) -> Result<()> {
+    let (Some(lookback), Some(kind)) = (lookback, s.type_name.as_deref().map(TimeKind::of_type)) else {
+        return Ok(());
+    };
+    let fits = match (kind, lookback) {
+        (Some(TimeKind::Integer), Lookback::Integer(n)) => *n >= 0,
+        (Some(TimeKind::Date | TimeKind::Timestamp), Lookback::Interval(_)) => true,
+        _ => false,
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(Error::option(
+        model,
+        format!(
+            "lookback {} does not fit change column \"{}\" of {} (type {}): give an INTERVAL for a date or timestamp column, a non-negative integer for an integer column, and no lookback for other types",
+            lookback.display(),
+            s.column,
+            s.relation,
+            s.type_name.as_deref().unwrap_or_default()
+        ),
+    ))
 }
 
 fn owns(stored: &Stored, relation: Option<&catalog::Relation>) -> bool {

@@ -8,7 +8,7 @@ use super::render::{self, KEYS};
 use super::window::share;
 use super::{CostCheck, Step};
 use crate::analysis::SourceRows;
-use crate::model::{ModelDef, ModelState, Source};
+use crate::model::{Lookback, ModelDef, ModelState, Source};
 use crate::quote::{ident, literal};
 
 /// The sources' watermarks as stored: a JSON object of relation to value. Absent for a source that was empty.
@@ -53,8 +53,17 @@ fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>) ->
         _ => {}
     }
     match marks.get(&s.relation) {
-        Some(wm) => format!("SELECT * FROM {rel} WHERE {} > {}", ident(&s.column), typed(s, wm)),
+        Some(wm) => format!("SELECT * FROM {rel} WHERE {} > {}", ident(&s.column), since(def, s, wm)),
         None => format!("SELECT * FROM {rel}"),
+    }
+}
+
+/// The stored watermark minus the model's lookback, if it has one.
+fn since(def: &ModelDef, s: &Source, wm: &str) -> String {
+    match &def.lookback {
+        Some(Lookback::Interval(text)) => format!("{} - CAST({} AS INTERVAL)", typed(s, wm), literal(text)),
+        Some(Lookback::Integer(n)) => format!("{} - {n}", typed(s, wm)),
+        None => typed(s, wm),
     }
 }
 
@@ -79,9 +88,10 @@ pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full:
                 (false, Some(log)) => return Step::Run(format!("DELETE FROM {log}")),
                 _ => {}
             }
+            // With a lookback the changed rows start before the watermark, which must not move back.
             let newest = format!("max({})", ident(&s.column));
             let value = match marks.get(&s.relation) {
-                Some(wm) => format!("coalesce({newest}, {})", typed(s, wm)),
+                Some(wm) => format!("greatest(coalesce({newest}, {wm}), {wm})", wm = typed(s, wm)),
                 None => newest,
             };
             let sql = format!("SELECT CAST({value} AS VARCHAR) FROM ({}) AS s", changed_rows(def, s, marks));

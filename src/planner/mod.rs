@@ -160,7 +160,12 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         let how = |s: &crate::model::Source| match (s.is_snapshot(), s.is_changes()) {
             (true, _) => format!("{} (against its copy from the last refresh)", s.relation),
             (_, true) => format!("{} (the rows its refreshes recorded)", s.relation),
-            _ => format!("{} ({} beyond its watermark)", s.relation, s.column),
+            _ => match &def.lookback {
+                Some(lb) => {
+                    format!("{} ({} beyond its watermark minus lookback {})", s.relation, s.column, lb.display())
+                }
+                None => format!("{} ({} beyond its watermark)", s.relation, s.column),
+            },
         };
         let reason = format!(
             "{}; reads the changed rows of {}{records}",

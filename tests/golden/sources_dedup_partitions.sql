@@ -51,4 +51,4 @@ DROP TABLE "temp"."main"."__incremental_new";
 DROP TABLE "temp"."main"."__incremental_keys";
 
 -- step 15 (source watermark)
-SELECT CAST(coalesce(max("updated_at"), CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS s;
+SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-10 12:00:00' AS TIMESTAMP)), CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS s;
