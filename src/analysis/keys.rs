@@ -39,7 +39,7 @@ pub struct KeyedQuery {
     pub restricted: String,
 }
 
-fn parse_select(query: &str) -> Result<(Statement, Select), String> {
+pub(super) fn parse_select(query: &str) -> Result<(Statement, Select), String> {
     let statements =
         Parser::parse_sql(&DuckDbDialect {}, query).map_err(|e| format!("its SQL does not parse ({e})"))?;
     let [statement @ Statement::Query(q)] = statements.as_slice() else {

@@ -2,10 +2,12 @@
 
 mod aggregates;
 mod dedup;
+mod fold;
 mod key_checks;
 mod keys;
 
 pub use dedup::push_below_dedup;
+pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
 
 use std::ops::ControlFlow;

@@ -1,6 +1,7 @@
 //! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
 
 mod changes;
+mod fold;
 mod keys;
 mod render;
 mod values;
@@ -168,15 +169,15 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
             },
         };
         let reason = format!(
-            "{}; reads the changed rows of {}{records}",
+            "{}; reads the changed rows of {}",
             def.strategy_reason,
             def.sources.iter().map(how).collect::<Vec<_>>().join(", ")
         );
         return match keys::steps(&def, &marks, &rec) {
-            Ok(steps) => Ok(Plan {
+            Ok((steps, how)) => Ok(Plan {
                 mode: Mode::Incremental,
                 strategy: def.strategy,
-                reason,
+                reason: reason + &how + &records,
                 probe: Some(keys::probe(&def, &marks)),
                 cost: Some(keys::cost(&def, &marks, full_steps(&def))),
                 steps,

@@ -46,6 +46,11 @@ READERS = [
     ("r_days", "SELECT k, sum(n) AS n, sum(total) AS total FROM ups_days GROUP BY k", "k", {"ups_days": "changes"}),
     ("r_days_top", "SELECT n, count(*) AS ks FROM r_days GROUP BY n", "n", {"r_days": "changes"}),
     ("r_full", "SELECT n, count(*) AS ks FROM ups_full GROUP BY n", "n", {"ups_full": "changes"}),
+    # counts and sums folded from the changes: a group's sum can come to 0, or be NULL (all amounts NULL)
+    ("r_fold", "SELECT k, count(*) AS n, count(amount) AS amounts, sum(amount) AS total, sum(version) AS versions "
+               "FROM ups_latest WHERE day > DATE '2024-03-02' GROUP BY k", "k", {"ups_latest": "changes"}),
+    ("r_fold_days", "SELECT day, count(*) AS n, sum(amount) AS total FROM ups_append GROUP BY ALL", "day",
+     {"ups_append": "changes"}),
     ("r_di_keyed", "SELECT day, count(*) AS ids, sum(amount) AS amount FROM ups_di_keyed GROUP BY day", "day",
      {"ups_di_keyed": "changes"}),
 ]
@@ -147,6 +152,8 @@ def test_changes_random_stream(con, seed):
             run = runs[name]
             assert run[1] == ("full" if rnd == 0 else run[1]) and run[1] in ("full", "incremental", "noop"), ctx
             assert rnd == 0 or run[1] != "full", f"{ctx}: rebuilt instead of reading changes: {run}"
+            if name.startswith("r_fold") and run[1] == "incremental":
+                assert "folds them into the stored counts and sums" in run[4], f"{ctx}: not folded: {run}"
             after = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             assert after - before[name] == run[2] - run[3], f"{ctx}: counts {run} for {before[name]} -> {after}"
             assert table_equals_query(con, name, query), f"{ctx}: table differs from its query; {run}"
