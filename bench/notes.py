@@ -116,6 +116,18 @@ def own_work(metas):
     return "\n".join(lines) + "\n"
 
 
+def pipeline_intro(rows, res):
+    return f"""## Pipelines: models reading a model's recorded changes
+
+`python bench/pipeline.py --rows {rows}` ({res.get('reps', 3)} repetitions on fresh copies, in-process medians,
+tree {res.get('git', '?')}): the dedup model `latest` (sources `{{'orders': 'updated_at'}}`) and models reading it
+with only a `unique_key` (so `'auto'` reads its changes), after the next-day batch. Hand-written is what a dbt
+incremental model would run: delete the keys of rows changed since the last run, insert their recomputation. Full
+rebuild is `CREATE OR REPLACE TABLE` of the query. Every extension table is checked against the full rebuild.
+
+"""
+
+
 CAUSES = """## Shortfalls and their measured causes
 
 The statement-by-statement times behind these causes are in the appendix (`bench/explain.py`, which times every

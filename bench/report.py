@@ -216,12 +216,28 @@ def main():
     tl = ["| target | measured | met |", "| --- | --- | --- |"]
     tl += [f"| {a_} | {b} | {'yes' if c else '**no**'} |" for a_, b, c in targets(S, metas, rows_list)]
     parts.append("## Targets\n\n" + "\n".join(tl) + "\n")
+    for f in sorted((ROOT / "bench/results").glob("pipeline_*.json"), key=lambda p: int(p.stem.split("_")[1])):
+        parts.append(pipeline_section(int(f.stem.split("_")[1]), json.loads(f.read_text())))
     parts.append(notes.own_work(metas))
     parts.append(notes.CAUSES)
     for f in sorted((ROOT / "bench/results").glob("explain_*.md"), key=lambda p: int(p.stem.split("_")[1])):
         parts.append("## Appendix: " + f.read_text().lstrip("# "))
     out_md.write_text("\n".join(parts))
     print(f"wrote {out_md.relative_to(ROOT)} and {img.relative_to(ROOT)}/bench_*.png")
+
+
+def pipeline_section(rows, res):
+    """A model's readers of its recorded changes (bench/pipeline.py), against hand-written SQL and a full rebuild."""
+    w, wo = res["with_readers"], res["without_readers"]
+    ms = lambda x: f"{x * 1000:.0f} ms"  # noqa: E731
+    lines = ["| reader of `latest` | how | extension | hand-written | full rebuild |", "| --- | --- | --- | --- | --- |"]
+    for name in [k[:-6] for k in w if k.endswith("_ext_s")]:
+        how = "folded" if w.get(f"{name}_folded") else "keys recomputed"
+        lines.append(f"| {name} | {how} | {ms(w[name + '_ext_s'])} | {ms(w[name + '_hand_s'])} | "
+                     f"{ms(w[name + '_full_s'])} |")
+    return (notes.pipeline_intro(rows, res) + "\n".join(lines) + "\n\n"
+            + f"The upstream refresh (`latest`, {w['latest_changed']:,} rows inserted or updated) takes "
+            f"{ms(w['latest_s'])} with its readers' logs to write, {ms(wo['latest_s'])} without readers.\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 //! Which GROUP BY queries fold a source's signed changes into the stored groups instead of recomputing them: one
-//! source, grouped by exactly the unique key, every other output `count(*)`, `count(x)` or `sum(x)`, and a `count(*)`
-//! among them, which says when a group is left empty.
+//! source, grouped by exactly the unique key, every other output `count(*)` or `count(x)`, and a `count(*)` among
+//! them, which says when a group is left empty. Sums are not folded: `sum()` returns HUGEINT or DECIMAL(38, s) in
+//! DuckDB, whose stored values are slow to read back (measured in DuckDB 1.5: 1.5 s for a DECIMAL(38,2) column of
+//! 8.3M rows, against 53 ms for a BIGINT count and 0.19 s to recompute the 42K keys the changes reached).
 
 use sqlparser::ast::{
     DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, SelectItem, TableFactor,
@@ -15,7 +17,6 @@ use crate::quote::ident;
 pub enum Agg {
     CountStar,
     Count,
-    Sum,
 }
 
 /// A query that folds: each output column's aggregate (None for a key column), and the query of the deltas per key.
@@ -59,13 +60,11 @@ pub fn fold(query: &str, unique_key: &[String], names: &[String], signed: &str, 
             items.push(format!("{expr} AS {}", ident(name)));
             continue;
         }
-        let (agg, arg) = aggregate(expr).ok_or_else(|| {
-            format!("output \"{name}\" is not count(*), count(x) or sum(x), which are the aggregates that fold")
-        })?;
-        items.push(match (&agg, arg) {
-            (Agg::CountStar, _) => format!("sum({d}) AS {}", ident(name)),
-            (Agg::Count, Some(x)) => format!("sum(CASE WHEN ({x}) IS NOT NULL THEN {d} ELSE 0 END) AS {}", ident(name)),
-            (_, x) => format!("sum(({}) * {d}) AS {}", x.unwrap_or_default(), ident(name)),
+        let (agg, arg) = aggregate(expr)
+            .ok_or_else(|| format!("output \"{name}\" is not count(*) or count(x), the aggregates that fold"))?;
+        items.push(match arg {
+            None => format!("sum({d}) AS {}", ident(name)),
+            Some(x) => format!("sum(CASE WHEN ({x}) IS NOT NULL THEN {d} ELSE 0 END) AS {}", ident(name)),
         });
         outputs.push(Some(agg));
     }
@@ -82,7 +81,7 @@ pub fn fold(query: &str, unique_key: &[String], names: &[String], signed: &str, 
     Ok(Fold { outputs, delta })
 }
 
-/// `count(*)`, `count(x)` or `sum(x)` without DISTINCT, FILTER, ORDER BY or OVER, with its argument.
+/// `count(*)` or `count(x)` without DISTINCT, FILTER, ORDER BY or OVER, with its argument.
 fn aggregate(expr: &Expr) -> Option<(Agg, Option<String>)> {
     let Expr::Function(f) = expr else { return None };
     let name = f.name.0.last()?.to_string().to_lowercase();
@@ -104,7 +103,6 @@ fn aggregate(expr: &Expr) -> Option<(Agg, Option<String>)> {
             Some((Agg::CountStar, None))
         }
         ("count", [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))]) => Some((Agg::Count, Some(x.to_string()))),
-        ("sum", [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))]) => Some((Agg::Sum, Some(x.to_string()))),
         _ => None,
     }
 }
@@ -122,16 +120,14 @@ mod tests {
     }
 
     #[test]
-    fn folds_counts_and_sums_grouped_by_the_key() {
-        let q = "SELECT l.day, count(*) AS n, count(l.amount), sum(l.amount) AS total FROM latest AS l \
-                 WHERE l.amount > 0 GROUP BY l.day";
-        let f = try_fold(q, &["day"], &["day", "n", "count(l.amount)", "total"]).unwrap();
-        assert_eq!(f.outputs, vec![None, Some(Agg::CountStar), Some(Agg::Count), Some(Agg::Sum)]);
+    fn folds_counts_grouped_by_the_key() {
+        let q = "SELECT l.day, count(*) AS n, count(l.amount) FROM latest AS l WHERE l.amount > 0 GROUP BY l.day";
+        let f = try_fold(q, &["day"], &["day", "n", "count(l.amount)"]).unwrap();
+        assert_eq!(f.outputs, vec![None, Some(Agg::CountStar), Some(Agg::Count)]);
         assert_eq!(
             f.delta,
             "SELECT l.day AS \"day\", sum(\"d\") AS \"n\", sum(CASE WHEN (l.amount) IS NOT NULL THEN \"d\" ELSE 0 END) \
-             AS \"count(l.amount)\", sum((l.amount) * \"d\") AS \"total\" FROM (SELECT * FROM log) AS l \
-             WHERE l.amount > 0 GROUP BY l.day"
+             AS \"count(l.amount)\" FROM (SELECT * FROM log) AS l WHERE l.amount > 0 GROUP BY l.day"
         );
         assert!(try_fold("SELECT k, count(*) AS n FROM t GROUP BY ALL", &["k"], &["k", "n"]).is_ok());
     }
@@ -139,7 +135,8 @@ mod tests {
     #[test]
     fn says_why_a_query_does_not_fold() {
         let cases = [
-            ("SELECT k, sum(x) AS s FROM t GROUP BY k", "no count(*)"),
+            ("SELECT k, count(x) AS n FROM t GROUP BY k", "no count(*)"),
+            ("SELECT k, count(*) AS n, sum(x) AS m FROM t GROUP BY k", "output \"m\" is not count(*)"),
             ("SELECT k, count(*) AS n, max(x) AS m FROM t GROUP BY k", "output \"m\" is not count(*)"),
             ("SELECT k, count(DISTINCT x) AS n FROM t GROUP BY k", "output \"n\" is not count(*)"),
             ("SELECT k, count(*) AS n FROM t JOIN u ON u.k = t.k GROUP BY k", "joins tables"),

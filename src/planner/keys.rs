@@ -121,18 +121,9 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
     CostCheck { sql, full, measures: "of a source's rows changed" }
 }
 
-/// Sums fold only in exact types: a floating-point sum moved by deltas drifts from a recomputation.
-fn exact_sums(def: &ModelDef, fold: &crate::analysis::Fold) -> bool {
-    let exact = |ty: &str| {
-        let ty = ty.to_ascii_uppercase();
-        ty.starts_with("DECIMAL") || crate::model::TimeKind::of_type(&ty) == Some(crate::model::TimeKind::Integer)
-    };
-    def.columns.iter().zip(&fold.outputs).all(|(c, agg)| agg != &Some(crate::analysis::Agg::Sum) || exact(&c.type_name))
-}
-
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way.
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way, with what the reason should add: a
-/// query over one model's changes whose outputs are counts and sums folds them (see `fold`).
+/// query over one model's changes whose outputs are counts folds them (see `fold`).
 pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
     let named: Vec<SourceRows> = def
         .sources
@@ -156,16 +147,11 @@ pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -
                 DIFF,
             )
             .ok()
-            .filter(|f| exact_sums(def, f))
         }),
         _ => None,
     };
     let (mut steps, how) = match folding {
-        Some(f) => {
-            let zeroed = crate::analysis::keyed(&def.query, &def.unique_key, &named, fold::ZEROED)?;
-            let how = "; folds them into the stored counts and sums, recomputing only groups whose sum comes to 0";
-            (fold::steps(def, &f, &zeroed.restricted, rec), how.to_string())
-        }
+        Some(f) => (fold::steps(def, &f, rec), "; folds them into the stored counts".to_string()),
         None => (render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted, rec), String::new()),
     };
     steps.extend(source_watermarks(def, marks, false));

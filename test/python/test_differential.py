@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from sqltext import lit
+
 SEEDS = [7, 1234, 98765]
 ROUNDS = 14  # refresh rounds after the first build, per stream
 FILE_ROUNDS = 8
@@ -72,9 +74,6 @@ MODELS = [
 ]
 BY_NAME = {m.name: m for m in MODELS}
 
-
-def lit(text):
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def call(con, sql):

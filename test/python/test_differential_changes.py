@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from sqltext import lit, table_equals_query
+
 BASE = datetime(2024, 3, 1)
 ROUNDS = 10
 
@@ -46,18 +48,15 @@ READERS = [
     ("r_days", "SELECT k, sum(n) AS n, sum(total) AS total FROM ups_days GROUP BY k", "k", {"ups_days": "changes"}),
     ("r_days_top", "SELECT n, count(*) AS ks FROM r_days GROUP BY n", "n", {"r_days": "changes"}),
     ("r_full", "SELECT n, count(*) AS ks FROM ups_full GROUP BY n", "n", {"ups_full": "changes"}),
-    # counts and sums folded from the changes: a group's sum can come to 0, or be NULL (all amounts NULL)
-    ("r_fold", "SELECT k, count(*) AS n, count(amount) AS amounts, sum(amount) AS total, sum(version) AS versions "
-               "FROM ups_latest WHERE day > DATE '2024-03-02' GROUP BY k", "k", {"ups_latest": "changes"}),
-    ("r_fold_days", "SELECT day, count(*) AS n, sum(amount) AS total FROM ups_append GROUP BY ALL", "day",
+    # counts folded from the changes: groups emptied, NULL amounts, a NULL key
+    ("r_fold", "SELECT k, count(*) AS n, count(amount) AS amounts FROM ups_latest WHERE day > DATE '2024-03-02' "
+               "GROUP BY k", "k", {"ups_latest": "changes"}),
+    ("r_fold_days", "SELECT day, count(*) AS n, count(k) AS ks FROM ups_append GROUP BY ALL", "day",
      {"ups_append": "changes"}),
     ("r_di_keyed", "SELECT day, count(*) AS ids, sum(amount) AS amount FROM ups_di_keyed GROUP BY day", "day",
      {"ups_di_keyed": "changes"}),
 ]
 
-
-def lit(text):
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 class Stream:
@@ -100,12 +99,6 @@ class Stream:
                 stmts.append(f"INSERT INTO dims VALUES ({k}, {grp})")
         return stmts
 
-
-def table_equals_query(con, name, query):
-    return con.execute(
-        f"SELECT (SELECT count(*) FROM ({query} EXCEPT ALL SELECT * FROM {name})) + "
-        f"(SELECT count(*) FROM (SELECT * FROM {name} EXCEPT ALL {query}))"
-    ).fetchone()[0] == 0
 
 
 def log_is_the_difference(con, name):
@@ -153,7 +146,7 @@ def test_changes_random_stream(con, seed):
             assert run[1] == ("full" if rnd == 0 else run[1]) and run[1] in ("full", "incremental", "noop"), ctx
             assert rnd == 0 or run[1] != "full", f"{ctx}: rebuilt instead of reading changes: {run}"
             if name.startswith("r_fold") and run[1] == "incremental":
-                assert "folds them into the stored counts and sums" in run[4], f"{ctx}: not folded: {run}"
+                assert "folds them into the stored counts" in run[4], f"{ctx}: not folded: {run}"
             after = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             assert after - before[name] == run[2] - run[3], f"{ctx}: counts {run} for {before[name]} -> {after}"
             assert table_equals_query(con, name, query), f"{ctx}: table differs from its query; {run}"

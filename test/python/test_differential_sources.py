@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from sqltext import lit, table_equals_query
+
 BASE = datetime(2024, 3, 1)
 ROUNDS = 12
 
@@ -36,9 +38,6 @@ MODELS = {
                    "GROUP BY e.k, d.label", "k", {"events": "loaded_at", "dims": "snapshot"}),
 }
 
-
-def lit(text):
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 class Stream:
@@ -84,12 +83,6 @@ class Stream:
                 stmts.append(f"INSERT INTO dims VALUES ({k}, {lit(label)}, {grp}, TIMESTAMP '{at}')")
         return stmts
 
-
-def table_equals_query(con, name, query):
-    return con.execute(
-        f"SELECT (SELECT count(*) FROM ({query} EXCEPT ALL SELECT * FROM {name})) + "
-        f"(SELECT count(*) FROM (SELECT * FROM {name} EXCEPT ALL {query}))"
-    ).fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("seed", [3, 77, 2024])

@@ -1,6 +1,6 @@
 -- mode: incremental
 -- strategy: merge
--- reason: auto: sources and unique_key given; reads the changed rows of stg_orders (the rows its refreshes recorded); folds them into the stored counts and sums, recomputing only groups whose sum comes to 0
+-- reason: auto: sources and unique_key given; reads the changed rows of stg_orders (the rows its refreshes recorded); folds them into the stored counts
 
 -- probe (false: no-op)
 SELECT EXISTS (SELECT * EXCLUDE ("__incremental_diff") FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""");
@@ -9,64 +9,58 @@ SELECT EXISTS (SELECT * EXCLUDE ("__incremental_diff") FROM "shop"."_incremental
 SELECT (SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * EXCLUDE ("__incremental_diff") FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""")), (SELECT count(*) AS n FROM "stg_orders"));
 
 -- step 1 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_delta" AS SELECT day AS "day", sum("__incremental_diff") AS "n", sum((amount) * "__incremental_diff") AS "amount" FROM (SELECT * FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""") AS stg_orders WHERE amount > 0 GROUP BY day;
+CREATE TEMP TABLE "temp"."main"."__incremental_delta" AS SELECT day AS "day", sum("__incremental_diff") AS "n", sum(CASE WHEN (amount) IS NOT NULL THEN "__incremental_diff" ELSE 0 END) AS "priced" FROM (SELECT * FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""") AS stg_orders WHERE amount > 0 GROUP BY day;
 
 -- step 2 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_folded" AS SELECT *, "n" > 0 AND (coalesce("amount" = 0, FALSE)) AS "__incremental_zero" FROM (SELECT d."day", CAST(coalesce(t."n", 0) + d."n" AS BIGINT) AS "n", CASE WHEN t."amount" IS NULL AND d."amount" IS NULL THEN NULL ELSE CAST(coalesce(t."amount", 0) + coalesce(d."amount", 0) AS DECIMAL(38,2)) END AS "amount" FROM "temp"."main"."__incremental_delta" AS d LEFT JOIN "shop"."main"."daily" AS t ON d."day" IS NOT DISTINCT FROM t."day" WHERE d."n" <> 0 OR d."amount" <> 0) AS f;
+CREATE TEMP TABLE "temp"."main"."__incremental_folded" AS SELECT d."day", CAST(coalesce(t."n", 0) + d."n" AS BIGINT) AS "n", CAST(coalesce(t."priced", 0) + d."priced" AS BIGINT) AS "priced" FROM "temp"."main"."__incremental_delta" AS d LEFT JOIN "shop"."main"."daily" AS t ON d."day" IS NOT DISTINCT FROM t."day" WHERE d."n" <> 0 OR d."priced" <> 0;
 
 -- step 3 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_zeroed" AS SELECT "day" FROM "temp"."main"."__incremental_folded" WHERE "__incremental_zero";
-
--- step 4 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT "day" FROM "temp"."main"."__incremental_folded";
 
--- step 5 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT "day", "n", "amount" FROM "temp"."main"."__incremental_folded" WHERE "n" > 0 AND NOT "__incremental_zero" UNION ALL SELECT * FROM (SELECT * FROM (SELECT day, count(*) AS n, sum(amount) AS amount FROM stg_orders SEMI JOIN (SELECT "day" AS "__incremental_k0" FROM "temp"."main"."__incremental_zeroed" WHERE NOT ("day" IS NULL)) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" = day WHERE amount > 0 GROUP BY day) AS q UNION ALL SELECT * FROM (SELECT day, count(*) AS n, sum(amount) AS amount FROM stg_orders SEMI JOIN (SELECT "day" AS "__incremental_k0" FROM "temp"."main"."__incremental_zeroed" WHERE "day" IS NULL) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" IS NOT DISTINCT FROM day WHERE amount > 0 GROUP BY day) AS q) AS z;
+-- step 4 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT "day", "n", "priced" FROM "temp"."main"."__incremental_folded" WHERE "n" > 0;
 
--- step 6 (check)
+-- step 5 (check)
 SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
 
--- step 7 (run)
+-- step 6 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_matched" AS SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."day" IS NULL)) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" = t."day" UNION ALL SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."day" IS NULL) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" IS NOT DISTINCT FROM t."day";
 
--- step 8 (count updated)
+-- step 7 (count updated)
 SELECT count(*) FROM "temp"."main"."__incremental_matched";
 
--- step 9 (count inserted)
+-- step 8 (count inserted)
 SELECT (SELECT count(*) FROM "temp"."main"."__incremental_new") - (SELECT count(*) FROM "temp"."main"."__incremental_matched");
 
--- step 10 (delete)
+-- step 9 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" = t."day";
 
--- step 11 (delete)
+-- step 10 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 12 (run)
+-- step 11 (run)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" = t."day";
 
--- step 13 (run)
+-- step 12 (run)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 14 (run)
-INSERT INTO "shop"."main"."daily" ("day", "n", "amount") SELECT "day", "n", "amount" FROM "temp"."main"."__incremental_new";
+-- step 13 (run)
+INSERT INTO "shop"."main"."daily" ("day", "n", "priced") SELECT "day", "n", "priced" FROM "temp"."main"."__incremental_new";
 
--- step 15 (run)
+-- step 14 (run)
 DROP TABLE "temp"."main"."__incremental_matched";
 
--- step 16 (run)
+-- step 15 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 17 (run)
+-- step 16 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 18 (run)
+-- step 17 (run)
 DROP TABLE "temp"."main"."__incremental_delta";
 
--- step 19 (run)
+-- step 18 (run)
 DROP TABLE "temp"."main"."__incremental_folded";
 
--- step 20 (run)
-DROP TABLE "temp"."main"."__incremental_zeroed";
-
--- step 21 (run)
+-- step 19 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";
