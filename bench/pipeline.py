@@ -113,14 +113,17 @@ def main():
     shutil.copy(ROOT / "build/release/incremental.duckdb_extension", measure.EXT)
     results = {}
     for readers in (True, False):
-        base, copy = WORK / f"pipeline_base_{readers}.duckdb", WORK / "pipeline_copy.duckdb"
+        base = WORK / f"pipeline_base_{readers}.duckdb"
         build(args.rows, base, readers)
-        reps = [one_rep(base, copy, args.rows) for _ in range(args.reps)]
+        # A fresh file per repetition: the extension's pool may still hold the previous one open for a moment.
+        copies = [WORK / f"pipeline_copy_{readers}_{i}.duckdb" for i in range(args.reps)]
+        reps = [one_rep(base, copy, args.rows) for copy in copies]
         keys = reps[0].keys()
         results["with_readers" if readers else "without_readers"] = {
             k: statistics.median(r[k] for r in reps) if type(reps[0][k]) is float else reps[0][k] for k in keys}
-        for p in (base, copy):
+        for p in [base] + copies:
             p.unlink(missing_ok=True)
+            Path(str(p) + ".wal").unlink(missing_ok=True)
     results["reps"] = args.reps
     results["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                     cwd=ROOT).stdout.strip()

@@ -1,5 +1,6 @@
-//! The refresh of a model with `sources`: each source's changed rows are those beyond its stored watermark; the keys
-//! they reach are recomputed from the query restricted to them.
+//! The refresh of a model with `sources`: each source's changed rows (beyond its stored watermark, different from its
+//! snapshot copy, or logged by its upstream model) give the keys they reach, which are recomputed from the query
+//! restricted to them, or, for counts over one model's changes, folded.
 
 use std::collections::BTreeMap;
 
@@ -101,7 +102,7 @@ pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full:
         .collect()
 }
 
-/// A query answering `true` when any source has a row beyond its watermark.
+/// A query answering `true` when any source has a changed row.
 pub fn probe(def: &ModelDef, marks: &BTreeMap<String, String>) -> String {
     let any = def.sources.iter().map(|s| format!("EXISTS ({})", changed_rows(def, s, marks))).collect::<Vec<_>>();
     format!("SELECT {}", any.join(" OR "))
@@ -121,7 +122,6 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
     CostCheck { sql, full, measures: "of a source's rows changed" }
 }
 
-/// The steps of a refresh by keys, or why the query cannot be refreshed that way.
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way, with what the reason should add: a
 /// query over one model's changes whose outputs are counts folds them (see `fold`).
 pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -> Result<(Vec<Step>, String), String> {

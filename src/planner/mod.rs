@@ -13,7 +13,6 @@ use crate::error::Result;
 use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
-pub use changes::DIFF;
 pub use keys::{lost, stored_watermarks};
 pub use values::fill;
 
