@@ -119,6 +119,11 @@ pub fn changes_log_prefix(upstream: &Target) -> String {
     format!("changes of {} for ", crate::quote::qualified(&[&upstream.schema, &upstream.table]))
 }
 
+/// True when `name` (a table of the catalog schema) is a log `upstream` writes for one of its readers.
+pub fn is_changes_log_of(name: &str, upstream: &Target) -> bool {
+    name.to_lowercase().starts_with(&changes_log_prefix(upstream).to_lowercase())
+}
+
 /// The log `upstream` writes its changes to for `consumer`; both live in one database, since a DuckDB transaction
 /// writes to one database only.
 pub fn changes_log_name(upstream: &Target, consumer: &Target) -> String {

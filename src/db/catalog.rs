@@ -294,9 +294,8 @@ pub fn drop_kept(conn: &Connection, old: &ModelDef, new: Option<&ModelDef>) -> R
 
 /// Drops the logs a dropped model wrote for its readers; each reader then rebuilds, or fails naming the model.
 pub fn drop_logs_of(conn: &Connection, upstream: &Target) -> Result<()> {
-    let prefix = crate::model::changes_log_prefix(upstream).to_lowercase();
     for name in kept_tables(conn, &upstream.database)? {
-        if name.to_lowercase().starts_with(&prefix) {
+        if crate::model::is_changes_log_of(&name, upstream) {
             batch(conn, &format!("DROP TABLE IF EXISTS {}", table(&upstream.database, &name)))?;
         }
     }

@@ -34,6 +34,12 @@ pub fn reads(query: &str, search_path: &str, default_db: &str, all: &[Stored]) -
     found
 }
 
+/// The model among `all` that a relation (as SQL, e.g. `"main"."stg"`) names, resolved with `search_path`.
+pub fn model_named<'a>(relation: &str, search_path: &str, default_db: &str, all: &'a [Stored]) -> Option<&'a Target> {
+    let read = format!("SELECT * FROM {relation}");
+    reads(&read, search_path, default_db, all).first().map(|&i| &all[i].def.target)
+}
+
 impl Session<'_> {
     /// Every model, and the graph of which reads which (a model reading its own table is not an edge).
     pub fn model_graph(&self) -> Result<(Vec<Stored>, Graph)> {

@@ -12,10 +12,7 @@ impl Session<'_> {
         let model = def.name();
         let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
         for s in &mut def.sources {
-            let read = format!("SELECT * FROM {}", s.sql_name());
-            let upstream =
-                graph::reads(&read, &def.search_path, &default_db, &all).first().map(|&i| &all[i].def.target);
-            match upstream {
+            match graph::model_named(&s.sql_name(), &def.search_path, &default_db, &all) {
                 Some(up) if s.is_changes() && up.database.eq_ignore_ascii_case(&def.target.database) => {
                     s.upstream = Some(up.clone());
                     continue;
@@ -82,13 +79,9 @@ impl Session<'_> {
         let models: Vec<String> = read
             .iter()
             .filter(|parts| {
-                let sql = format!(
-                    "SELECT * FROM {}",
-                    crate::quote::qualified(&parts.iter().map(String::as_str).collect::<Vec<_>>())
-                );
-                graph::reads(&sql, &def.search_path, &default_db, &all)
-                    .first()
-                    .is_some_and(|&i| all[i].def.target.database.eq_ignore_ascii_case(&def.target.database))
+                let relation = crate::quote::qualified(&parts.iter().map(String::as_str).collect::<Vec<_>>());
+                graph::model_named(&relation, &def.search_path, &default_db, &all)
+                    .is_some_and(|up| up.database.eq_ignore_ascii_case(&def.target.database))
             })
             .map(|parts| parts.join("."))
             .collect();

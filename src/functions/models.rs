@@ -59,11 +59,14 @@ impl SqlFunction for Models {
 
     fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, search_path, |s| {
-            let mut rows = Vec::new();
+            let (mut rows, mut kept) = (Vec::new(), std::collections::BTreeMap::new());
             for m in catalog::all(s.conn)? {
                 // A log or copy gone since the last refresh makes the next one a rebuild, as the planner decides.
-                let kept = catalog::kept_tables(s.conn, &m.def.target.database)?;
-                let state = ModelState { kept_tables: kept, ..ModelState::default() };
+                let db = m.def.target.database.clone();
+                if !kept.contains_key(&db) {
+                    kept.insert(db.clone(), catalog::kept_tables(s.conn, &db)?);
+                }
+                let state = ModelState { kept_tables: kept[&db].clone(), ..ModelState::default() };
                 let pending = m.rebuild_reason.or_else(|| m.built.then(|| planner::lost(&m.def, &state)).flatten());
                 let mut row = definition_row(&m.def, &m.status);
                 row.push(m.watermark.into());

@@ -3,7 +3,7 @@
 //! deleted and inserted again unchanged.
 
 use super::Step;
-use crate::model::{changes_log_prefix, ModelDef, ModelState};
+use crate::model::{is_changes_log_of, ModelDef, ModelState};
 use crate::quote::{column_list, ident, qualified};
 
 /// The column of a log that says whether the row was deleted (-1) or inserted (+1).
@@ -20,11 +20,10 @@ pub struct Recorder {
 impl Recorder {
     /// The logs kept for this model's readers: those named after it in its catalog schema.
     pub fn new(def: &ModelDef, state: &ModelState) -> Recorder {
-        let prefix = changes_log_prefix(&def.target).to_lowercase();
         let logs = state
             .kept_tables
             .iter()
-            .filter(|name| name.to_lowercase().starts_with(&prefix))
+            .filter(|name| is_changes_log_of(name, &def.target))
             .map(|name| qualified(&[&def.target.database, "_incremental", name]))
             .collect();
         Recorder { logs, columns: column_list(&def.column_names(), None) }

@@ -16,12 +16,7 @@ const FOLDED: &str = "\"temp\".\"main\".\"__incremental_folded\"";
 pub fn steps(def: &ModelDef, fold: &Fold, rec: &Recorder) -> Vec<Step> {
     let cols = column_list(&def.column_names(), None);
     let keys = column_list(&def.unique_key, None);
-    let on = def
-        .unique_key
-        .iter()
-        .map(|k| format!("d.{k} IS NOT DISTINCT FROM t.{k}", k = ident(k)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+    let on = render::keys_equal(def, "d", "t");
     let (mut values, mut moved, mut count_star) = (Vec::new(), Vec::new(), None);
     for (col, agg) in def.columns.iter().zip(&fold.outputs) {
         let (c, ty) = (ident(&col.name), &col.type_name);

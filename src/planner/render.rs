@@ -16,7 +16,7 @@ fn target(def: &ModelDef) -> String {
     def.target.sql_name()
 }
 
-fn keys_equal(def: &ModelDef, a: &str, b: &str) -> String {
+pub(super) fn keys_equal(def: &ModelDef, a: &str, b: &str) -> String {
     def.unique_key
         .iter()
         .map(|k| format!("{a}.{k} IS NOT DISTINCT FROM {b}.{k}", k = ident(k)))
