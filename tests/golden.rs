@@ -148,6 +148,20 @@ fn cases() -> Vec<(&'static str, Plan)> {
     folding.query =
         "SELECT day, count(*) AS n, count(amount) AS priced FROM stg_orders WHERE amount > 0 GROUP BY day".into();
     folding.columns = vec![col("day", "DATE"), col("n", "BIGINT"), col("priced", "BIGINT")];
+    let mut running = daily_def();
+    running.query = "SELECT region, day, count(*) AS orders, \
+        sum(count(*)) OVER (PARTITION BY region ORDER BY day) AS orders_to_date, \
+        max(max(amount)) OVER (PARTITION BY region ORDER BY day) AS largest_to_date \
+        FROM stg_orders GROUP BY region, day"
+        .into();
+    running.unique_key = vec!["region".into(), "day".into()];
+    running.columns = vec![
+        col("region", "VARCHAR"),
+        col("day", "DATE"),
+        col("orders", "BIGINT"),
+        col("orders_to_date", "HUGEINT"),
+        col("largest_to_date", "DECIMAL(10,2)"),
+    ];
     let mut redefined = built("2024-03-01");
     redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
     redefined.columns_match = false;
@@ -179,6 +193,7 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("changes_read_and_recorded", plan(&daily_def(), &keeping("{}", &[STG_LOG, DAILY_LOG, "models"]), false)),
         ("changes_log_lost", plan(&daily_def(), &keeping("{}", &[DAILY_LOG]), false)),
         ("changes_fold_counts", plan(&folding, &keeping("{}", &[STG_LOG]), false)),
+        ("changes_running_totals", plan(&running, &keeping("{}", &[STG_LOG, DAILY_LOG]), false)),
         ("changes_merge_window", plan(&merge, &keeping("2024-03-10", &[STG_LOG]), false)),
         ("changes_full_diff", plan(&merge, &keeping("2024-03-10", &[STG_LOG]), true)),
         (

@@ -1,13 +1,12 @@
-//! The query shapes a refresh by key can follow: a unique key that is a group or partition key, or rows kept as they
-//! are; no subquery in an expression; no key from the side of an outer join that a change can turn to NULL.
+//! The query shapes a refresh by key can follow: a unique key that is a group or partition key (or the order of a
+//! running total), or rows kept as they are; no subquery in an expression; no key from the side of an outer join that a change can turn to NULL.
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{
-    visit_expressions, Distinct, Expr, Function, GroupByExpr, JoinOperator, Select, TableFactor, WindowType,
-};
+use sqlparser::ast::{visit_expressions, Distinct, Expr, Function, GroupByExpr, JoinOperator, Select, TableFactor};
 
 use super::aggregates::{is_aggregate_call, visit_functions};
+use super::running::{check_placement, shape};
 
 /// Every check, in the order a user would fix them.
 pub fn check(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
@@ -24,6 +23,12 @@ pub fn column_name(expr: &Expr) -> Option<&str> {
         Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.as_str()),
         _ => None,
     }
+}
+
+/// True when `e` is unique key column `name`, whose expression in the SELECT list is `key`.
+pub fn same_key(e: &Expr, key: &Expr, name: &str) -> bool {
+    same_expr(e, key)
+        || (matches!(e, Expr::Identifier(_)) && column_name(e).is_some_and(|c| c.eq_ignore_ascii_case(name)))
 }
 
 /// Same expression as written, where a bare column also matches the same column with a table prefix.
@@ -61,23 +66,15 @@ fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String])
         return Err("it names a window (WINDOW w AS ...); write the window in OVER (...)".into());
     }
     let mut problem = None;
-    let mut unpartitioned = |f: &Function| {
-        let partition = match &f.over {
-            Some(WindowType::WindowSpec(spec)) => spec.partition_by.clone(),
-            Some(WindowType::NamedWindow(_)) => Vec::new(),
-            None => return false,
-        };
-        let missing = keys.iter().zip(unique_key).find(|((e, _), _)| !partition.iter().any(|p| same_expr(p, e)));
-        if let Some((_, name)) = missing {
-            problem = Some(format!(
-                "a window function does not PARTITION BY unique_key column \"{name}\", so a change to one row can reach other keys' rows"
-            ));
-        }
+    let mut unkeyed = |f: &Function| {
+        problem = shape(f, keys, unique_key).err();
         problem.is_some()
     };
-    let _ =
-        visit_functions(&select.projection, &mut unpartitioned) || visit_functions(&select.qualify, &mut unpartitioned);
-    problem.map_or(Ok(()), Err)
+    let _ = visit_functions(&select.projection, &mut unkeyed) || visit_functions(&select.qualify, &mut unkeyed);
+    match problem {
+        Some(why) => Err(why),
+        None => check_placement(select, keys, unique_key),
+    }
 }
 
 /// A subquery in an expression (`x > (SELECT avg(x) FROM t)`, `EXISTS`, `IN (SELECT ...)`) reads rows of every key.

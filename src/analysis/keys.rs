@@ -59,7 +59,7 @@ pub(super) fn parse_select(query: &str) -> Result<(Statement, Select), String> {
 }
 
 /// The expression behind each unique key column, and its position in the SELECT list (1-based).
-fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(Expr, usize)>, String> {
+pub(super) fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(Expr, usize)>, String> {
     let single_table = select.from.len() == 1 && select.from[0].joins.is_empty();
     unique_key
         .iter()
@@ -212,7 +212,7 @@ pub fn keyed(
     Ok(KeyedQuery { discoveries, restricted })
 }
 
-fn render(statement: &Statement, select: Select) -> String {
+pub(super) fn render(statement: &Statement, select: Select) -> String {
     let mut statement = statement.clone();
     if let Statement::Query(q) = &mut statement {
         *q.body = SetExpr::Select(Box::new(select));

@@ -5,10 +5,12 @@ mod dedup;
 mod fold;
 mod key_checks;
 mod keys;
+mod running;
 
 pub use dedup::push_below_dedup;
 pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
+pub use running::{running, Combine, Running};
 
 use std::ops::ControlFlow;
 

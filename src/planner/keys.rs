@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::changes::{Recorder, DIFF};
 use super::fold;
 use super::render::{self, KEYS};
+use super::running;
 use super::window::share;
 use super::{CostCheck, Step};
 use crate::analysis::SourceRows;
@@ -150,9 +151,19 @@ pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -
         }),
         _ => None,
     };
-    let (mut steps, how) = match folding {
-        Some(f) => (fold::steps(def, &f, rec), "; folds them into the stored counts".to_string()),
-        None => (render::by_keys(def, keyed.discoveries.join("\nUNION\n"), &keyed.restricted, rec), String::new()),
+    let (from, nulls) = running::bound();
+    let discover = keyed.discoveries.join("\nUNION\n");
+    let (mut steps, how) = match (folding, crate::analysis::running(&def.query, &def.unique_key, &from, &nulls)?) {
+        (Some(f), _) => (fold::steps(def, &f, rec), "; folds them into the stored counts".to_string()),
+        (None, Some(r)) => {
+            let how = format!(
+                "; recomputes from the earliest {} they reach on, continuing {} from the row before it",
+                r.order,
+                r.columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            (running::steps(def, discover, &r, rec), how)
+        }
+        (None, None) => (render::by_keys(def, discover, &keyed.restricted, rec), String::new()),
     };
     steps.extend(source_watermarks(def, marks, false));
     Ok((steps, how))

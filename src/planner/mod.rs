@@ -4,6 +4,7 @@ mod changes;
 mod fold;
 mod keys;
 mod render;
+mod running;
 mod values;
 mod window;
 

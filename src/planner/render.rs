@@ -6,7 +6,7 @@ use super::{Counter, Guard, Step, Window};
 use crate::model::{ModelDef, ModelState};
 use crate::quote::{column_list, ident, literal};
 
-const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
+pub(super) const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
 const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
 pub const KEYS: &str = "\"temp\".\"main\".\"__incremental_keys\"";
 const MATCHED: &str = "\"temp\".\"main\".\"__incremental_matched\"";
@@ -71,7 +71,7 @@ fn window_checks(def: &ModelDef, window: &Window) -> Vec<Step> {
 }
 
 /// Checks on freshly computed rows in `table`: no NULL time (when `nulls`), one row per unique key.
-fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
+pub(super) fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     if let Some(tc) = def.time_column.as_ref().filter(|_| nulls) {
         steps.push(Step::Check(
@@ -140,7 +140,7 @@ fn diff_counts(def: &ModelDef, old_filter: &str) -> Vec<Step> {
     ]
 }
 
-fn insert_from(def: &ModelDef, source: &str) -> String {
+pub(super) fn insert_from(def: &ModelDef, source: &str) -> String {
     let cols = column_list(&def.column_names(), None);
     format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {source}", target(def))
 }
