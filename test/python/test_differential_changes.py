@@ -55,6 +55,13 @@ READERS = [
      {"ups_append": "changes"}),
     ("r_di_keyed", "SELECT day, count(*) AS ids, sum(amount) AS amount FROM ups_di_keyed GROUP BY day", "day",
      {"ups_di_keyed": "changes"}),
+    # running totals: the cumulative number of keys by the day each was first seen (a first day moves both ways as
+    # versions are updated and deleted), and a row-level running total over a reader
+    ("r_first_seen", "SELECT k, min(day) AS first_day FROM ups_latest GROUP BY k", "k", {"ups_latest": "changes"}),
+    ("r_ks_to_date", "SELECT first_day, count(*) AS new_ks, sum(count(*)) OVER (ORDER BY first_day) AS ks_to_date "
+                     "FROM r_first_seen GROUP BY first_day", "first_day", {"r_first_seen": "changes"}),
+    ("r_daily_to_date", "SELECT day, n, sum(n) OVER (ORDER BY day) AS n_to_date, max(total) OVER (ORDER BY day) AS top "
+                        "FROM r_daily", "day", {"r_daily": "changes"}),
 ]
 
 

@@ -36,6 +36,16 @@ MODELS = {
     # the same summary as per_k with the dimension compared against its snapshot, deletes included
     "per_k_snap": ("SELECT e.k, d.label, count(*) AS n, sum(e.amount) AS total FROM events e JOIN dims d ON d.k = e.k "
                    "GROUP BY e.k, d.label", "k", {"events": "loaded_at", "dims": "snapshot"}),
+    # running totals over all days: late rows change every later day; NULL days sort last and total everything
+    "to_date": ("SELECT day, count(*) AS n, sum(count(*)) OVER (ORDER BY day) AS events_to_date, "
+                "sum(sum(amount)) OVER (ORDER BY day) AS total_to_date, max(max(amount)) OVER (ORDER BY day) AS top "
+                "FROM events GROUP BY day", "day", {"events": "loaded_at"}),
+    # running totals per dimension group (NULL group included), the group changing in place and rows deleted
+    "grp_to_date": ("SELECT d.grp, e.day, count(*) AS n, sum(count(*)) OVER (PARTITION BY d.grp ORDER BY e.day) AS "
+                    "n_to_date, min(min(e.amount)) OVER (PARTITION BY d.grp ORDER BY e.day) AS low, "
+                    "count(min(e.amount)) OVER (PARTITION BY d.grp ORDER BY e.day) AS priced_days "
+                    "FROM events e JOIN dims d ON d.k = e.k GROUP BY d.grp, e.day", "grp, day",
+                    {"events": "loaded_at", "dims": "snapshot"}),
 }
 
 
@@ -61,10 +71,11 @@ class Stream:
                 id_, self.next_id = self.next_id, self.next_id + 1
             self.versions[id_] = self.versions.get(id_, 0) + 1
             k = None if rng.random() < 0.05 else rng.randint(1, 15)
-            day = (BASE + timedelta(days=rng.randint(0, 10))).date()
+            day = None if rng.random() < 0.03 else (BASE + timedelta(days=rng.randint(0, 10))).date()
             amount = "NULL" if rng.random() < 0.05 else f"{rng.randint(-500, 5000) / 100:.2f}"
             k_sql = "NULL" if k is None else str(k)
-            rows.append(f"({id_}, {self.versions[id_]}, {k_sql}, DATE '{day}', {amount}, TIMESTAMP '{at}')")
+            day_sql = "NULL" if day is None else f"DATE '{day}'"
+            rows.append(f"({id_}, {self.versions[id_]}, {k_sql}, {day_sql}, {amount}, TIMESTAMP '{at}')")
         if rows:
             stmts.append(f"INSERT INTO events VALUES {', '.join(rows)}")
         for _ in range(rng.randint(0, 3)):
