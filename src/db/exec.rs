@@ -115,5 +115,9 @@ fn add(out: &mut Outcome, counter: Counter, n: i64) {
         Counter::Inserted => out.inserted += n,
         Counter::Updated => out.updated += n,
         Counter::Deleted => out.deleted += n,
+        Counter::Replaced => {
+            out.updated += n;
+            out.inserted -= n;
+        }
     }
 }

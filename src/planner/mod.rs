@@ -42,6 +42,8 @@ pub enum Counter {
     Inserted,
     Updated,
     Deleted,
+    /// Rows deleted because a row of the same key is inserted again in this refresh: each is an update, not an insert.
+    Replaced,
 }
 
 /// Why a guard query stops the refresh when it returns a row.
@@ -86,9 +88,11 @@ impl Step {
             Step::Count(Counter::Inserted, _) => "count inserted",
             Step::Count(Counter::Updated, _) => "count updated",
             Step::Count(Counter::Deleted, _) => "count deleted",
+            Step::Count(Counter::Replaced, _) => "count replaced",
             Step::Apply(Counter::Inserted, _) => "insert",
             Step::Apply(Counter::Updated, _) => "update",
             Step::Apply(Counter::Deleted, _) => "delete",
+            Step::Apply(Counter::Replaced, _) => "delete replaced",
             Step::Check(_, _) => "check",
             Step::Watermark(_) => "watermark",
             Step::SourceWatermark(_, _) => "source watermark",

@@ -23,44 +23,32 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT "day", "n", "price
 -- step 5 (check)
 SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
 
--- step 6 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_matched" AS SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."day" IS NULL)) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" = t."day" UNION ALL SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."day" IS NULL) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" IS NOT DISTINCT FROM t."day";
-
--- step 7 (count updated)
-SELECT count(*) FROM "temp"."main"."__incremental_matched";
-
--- step 8 (count inserted)
-SELECT (SELECT count(*) FROM "temp"."main"."__incremental_new") - (SELECT count(*) FROM "temp"."main"."__incremental_matched");
-
--- step 9 (delete)
+-- step 6 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" = t."day";
 
--- step 10 (delete)
+-- step 7 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 11 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" = t."day";
+-- step 8 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" = t."day";
 
--- step 12 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
+-- step 9 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 13 (run)
+-- step 10 (insert)
 INSERT INTO "shop"."main"."daily" ("day", "n", "priced") SELECT "day", "n", "priced" FROM "temp"."main"."__incremental_new";
 
--- step 14 (run)
-DROP TABLE "temp"."main"."__incremental_matched";
-
--- step 15 (run)
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 16 (run)
+-- step 12 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 17 (run)
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_delta";
 
--- step 18 (run)
+-- step 14 (run)
 DROP TABLE "temp"."main"."__incremental_folded";
 
--- step 19 (run)
+-- step 15 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";

@@ -18,58 +18,46 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT day
 SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
 
 -- step 4 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_matched" AS SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."day" IS NULL)) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" = t."day" UNION ALL SELECT n."day" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."day" IS NULL) AS n JOIN (SELECT "day" FROM "shop"."main"."daily") AS t ON n."day" IS NOT DISTINCT FROM t."day";
-
--- step 5 (count updated)
-SELECT count(*) FROM "temp"."main"."__incremental_matched";
-
--- step 6 (count inserted)
-SELECT (SELECT count(*) FROM "temp"."main"."__incremental_new") - (SELECT count(*) FROM "temp"."main"."__incremental_matched");
-
--- step 7 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
 
--- step 8 (run)
+-- step 5 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys") AS n WHERE NOT (n."day" IS NULL)) AS n ON n."day" = t."day" UNION ALL SELECT t.* FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys") AS n WHERE n."day" IS NULL) AS n ON n."day" IS NOT DISTINCT FROM t."day") AS r;
 
--- step 9 (run)
+-- step 6 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS r;
 
--- step 10 (delete)
+-- step 7 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" = t."day";
 
--- step 11 (delete)
+-- step 8 (delete)
 DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 12 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" = t."day";
+-- step 9 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" = t."day";
 
--- step 13 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
+-- step 10 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" IS NULL) AS n WHERE n."day" IS NOT DISTINCT FROM t."day";
 
--- step 14 (run)
+-- step 11 (insert)
 INSERT INTO "shop"."main"."daily" ("day", "amount") SELECT "day", "amount" FROM "temp"."main"."__incremental_new";
 
--- step 15 (run)
-DROP TABLE "temp"."main"."__incremental_matched";
-
--- step 16 (run)
+-- step 12 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 17 (run)
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 18 (run)
+-- step 14 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
--- step 19 (run)
+-- step 15 (run)
 INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
 
--- step 20 (run)
+-- step 16 (run)
 DROP TABLE "temp"."main"."__incremental_log";
 
--- step 21 (run)
+-- step 17 (run)
 DROP TABLE "temp"."main"."__incremental_net";
 
--- step 22 (run)
+-- step 18 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";

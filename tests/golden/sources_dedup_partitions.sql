@@ -17,38 +17,26 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT * F
 -- step 3 (check)
 SELECT 'customer_id' || ' = ' || coalesce(CAST("customer_id" AS VARCHAR), 'NULL') || ', ' || 'product_id' || ' = ' || coalesce(CAST("product_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "customer_id", "product_id" HAVING count(*) > 1 LIMIT 1;
 
--- step 4 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_matched" AS SELECT n."customer_id", n."product_id" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL)) AS n JOIN (SELECT "customer_id", "product_id" FROM "shop"."main"."stg_orders") AS t ON n."customer_id" = t."customer_id" AND n."product_id" = t."product_id" UNION ALL SELECT n."customer_id", n."product_id" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n JOIN (SELECT "customer_id", "product_id" FROM "shop"."main"."stg_orders") AS t ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
-
--- step 5 (count updated)
-SELECT count(*) FROM "temp"."main"."__incremental_matched";
-
--- step 6 (count inserted)
-SELECT (SELECT count(*) FROM "temp"."main"."__incremental_new") - (SELECT count(*) FROM "temp"."main"."__incremental_matched");
-
--- step 7 (delete)
+-- step 4 (delete)
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 8 (delete)
+-- step 5 (delete)
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 9 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+-- step 6 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 10 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_matched") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+-- step 7 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 11 (run)
+-- step 8 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("customer_id", "product_id", "name") SELECT "customer_id", "product_id", "name" FROM "temp"."main"."__incremental_new";
 
--- step 12 (run)
-DROP TABLE "temp"."main"."__incremental_matched";
-
--- step 13 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 14 (run)
+-- step 10 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 15 (source watermark)
+-- step 11 (source watermark)
 SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-10 12:00:00' AS TIMESTAMP)), CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS s;
