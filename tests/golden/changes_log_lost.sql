@@ -3,51 +3,57 @@
 -- reason: the changes of model stg_orders since the last refresh were not recorded (its table was rebuilt with other columns or replaced), so the model is rebuilt; records the rows it changes for the 1 model(s) reading its changes
 
 -- step 1 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
+CREATE TABLE "shop"."main"."__incremental_rebuild of daily" AS SELECT q.* FROM (
 SELECT day, sum(amount) AS amount FROM stg_orders GROUP BY day
 ) AS q;
 
 -- step 2 (check)
-SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
+SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "shop"."main"."__incremental_rebuild of daily" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
 
--- step 3 (count inserted)
-SELECT count(*) FROM "temp"."main"."__incremental_new" AS n WHERE NOT EXISTS (SELECT 1 FROM "shop"."main"."daily" AS t WHERE n."day" IS NOT DISTINCT FROM t."day");
+-- step 3 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_counted" AS SELECT count(*) FILTER (WHERE t."__incremental_present" IS NULL) AS "inserted", count(*) FILTER (WHERE n."__incremental_present" AND t."__incremental_present" AND ROW(n."amount") IS DISTINCT FROM ROW(t."amount")) AS "updated", count(*) FILTER (WHERE n."__incremental_present" IS NULL) AS "deleted" FROM (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."__incremental_rebuild of daily") AS n FULL JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."daily") AS t ON n."day" IS NOT DISTINCT FROM t."day";
 
--- step 4 (count updated)
-SELECT count(*) FROM "temp"."main"."__incremental_new" AS n JOIN "shop"."main"."daily" AS t ON n."day" IS NOT DISTINCT FROM t."day" WHERE ROW(n."amount") IS DISTINCT FROM ROW(t."amount");
+-- step 4 (count inserted)
+SELECT "inserted" FROM "temp"."main"."__incremental_counted";
 
--- step 5 (count deleted)
-SELECT count(*) FROM "shop"."main"."daily" AS t WHERE TRUE AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."day" IS NOT DISTINCT FROM t."day");
+-- step 5 (count updated)
+SELECT "updated" FROM "temp"."main"."__incremental_counted";
 
--- step 6 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
+-- step 6 (count deleted)
+SELECT "deleted" FROM "temp"."main"."__incremental_counted";
 
 -- step 7 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT "day", "amount" FROM "shop"."main"."daily" EXCEPT ALL SELECT "day", "amount" FROM "temp"."main"."__incremental_new") AS r;
+DROP TABLE "temp"."main"."__incremental_counted";
 
 -- step 8 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", 1 FROM (SELECT "day", "amount" FROM "temp"."main"."__incremental_new" EXCEPT ALL SELECT "day", "amount" FROM "shop"."main"."daily") AS r;
+CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "shop"."main"."__incremental_rebuild of daily" LIMIT 0;
 
 -- step 9 (run)
-CREATE OR REPLACE TABLE "shop"."main"."daily" AS SELECT * FROM "temp"."main"."__incremental_new";
+INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT "day", "amount" FROM "shop"."main"."daily" EXCEPT ALL SELECT "day", "amount" FROM "shop"."main"."__incremental_rebuild of daily") AS r;
 
 -- step 10 (run)
-COMMENT ON TABLE "shop"."main"."daily" IS 'incremental model daily: built and refreshed by the incremental extension';
+INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", 1 FROM (SELECT "day", "amount" FROM "shop"."main"."__incremental_rebuild of daily" EXCEPT ALL SELECT "day", "amount" FROM "shop"."main"."daily") AS r;
 
 -- step 11 (run)
-DROP TABLE "temp"."main"."__incremental_new";
+DROP TABLE "shop"."main"."daily";
 
 -- step 12 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
+ALTER TABLE "shop"."main"."__incremental_rebuild of daily" RENAME TO "daily";
 
 -- step 13 (run)
-INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
+COMMENT ON TABLE "shop"."main"."daily" IS 'incremental model daily: built and refreshed by the incremental extension';
 
 -- step 14 (run)
-DROP TABLE "temp"."main"."__incremental_log";
+CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
 -- step 15 (run)
-DROP TABLE "temp"."main"."__incremental_net";
+INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
 
 -- step 16 (run)
+DROP TABLE "temp"."main"."__incremental_log";
+
+-- step 17 (run)
+DROP TABLE "temp"."main"."__incremental_net";
+
+-- step 18 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" AS SELECT *, CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "stg_orders" LIMIT 0;

@@ -3,33 +3,39 @@
 -- reason: the query cannot be refreshed by key (it combines results (UNION, INTERSECT, EXCEPT or VALUES)), so it is rebuilt
 
 -- step 1 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
+CREATE TABLE "shop"."main"."__incremental_rebuild of stg_orders" AS SELECT q.* FROM (
 SELECT customer_id, product_id, name FROM orders UNION SELECT 1, 2, 'x'
 ) AS q;
 
 -- step 2 (check)
-SELECT 'customer_id' || ' = ' || coalesce(CAST("customer_id" AS VARCHAR), 'NULL') || ', ' || 'product_id' || ' = ' || coalesce(CAST("product_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "customer_id", "product_id" HAVING count(*) > 1 LIMIT 1;
+SELECT 'customer_id' || ' = ' || coalesce(CAST("customer_id" AS VARCHAR), 'NULL') || ', ' || 'product_id' || ' = ' || coalesce(CAST("product_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "shop"."main"."__incremental_rebuild of stg_orders" GROUP BY "customer_id", "product_id" HAVING count(*) > 1 LIMIT 1;
 
--- step 3 (count inserted)
-SELECT count(*) FROM "temp"."main"."__incremental_new" AS n WHERE NOT EXISTS (SELECT 1 FROM "shop"."main"."stg_orders" AS t WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id");
+-- step 3 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_counted" AS SELECT count(*) FILTER (WHERE t."__incremental_present" IS NULL) AS "inserted", count(*) FILTER (WHERE n."__incremental_present" AND t."__incremental_present" AND ROW(n."name") IS DISTINCT FROM ROW(t."name")) AS "updated", count(*) FILTER (WHERE n."__incremental_present" IS NULL) AS "deleted" FROM (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."__incremental_rebuild of stg_orders") AS n FULL JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 4 (count updated)
-SELECT count(*) FROM "temp"."main"."__incremental_new" AS n JOIN "shop"."main"."stg_orders" AS t ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id" WHERE ROW(n."name") IS DISTINCT FROM ROW(t."name");
+-- step 4 (count inserted)
+SELECT "inserted" FROM "temp"."main"."__incremental_counted";
 
--- step 5 (count deleted)
-SELECT count(*) FROM "shop"."main"."stg_orders" AS t WHERE TRUE AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id");
+-- step 5 (count updated)
+SELECT "updated" FROM "temp"."main"."__incremental_counted";
 
--- step 6 (run)
-CREATE OR REPLACE TABLE "shop"."main"."stg_orders" AS SELECT * FROM "temp"."main"."__incremental_new";
+-- step 6 (count deleted)
+SELECT "deleted" FROM "temp"."main"."__incremental_counted";
 
 -- step 7 (run)
-COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: built and refreshed by the incremental extension';
+DROP TABLE "temp"."main"."__incremental_counted";
 
 -- step 8 (run)
-DROP TABLE "temp"."main"."__incremental_new";
+DROP TABLE "shop"."main"."stg_orders";
 
--- step 9 (source watermark)
+-- step 9 (run)
+ALTER TABLE "shop"."main"."__incremental_rebuild of stg_orders" RENAME TO "stg_orders";
+
+-- step 10 (run)
+COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: built and refreshed by the incremental extension';
+
+-- step 11 (source watermark)
 SELECT CAST(max("updated_at") AS VARCHAR) FROM (SELECT * FROM "orders") AS s;
 
--- step 10 (source watermark)
+-- step 12 (source watermark)
 SELECT CAST(max("updated_at") AS VARCHAR) FROM (SELECT * FROM "shop"."main"."products") AS s;
