@@ -4,7 +4,7 @@
 
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArguments, GroupByExpr, OrderBySort, SelectItem, SetExpr, Statement, TableFactor,
-    Value, WindowType,
+    Value, WindowSpec, WindowType,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
@@ -32,8 +32,8 @@ fn source_of(projection: &[SelectItem], output: &str) -> Option<String> {
     named.map(str::to_string).or_else(|| star.then(|| output.to_string()))
 }
 
-/// The column the dedup keeps the newest row of: `row_number() OVER (... ORDER BY c DESC ...) = 1`.
-fn newest_by(qualify: &Expr) -> Option<&str> {
+/// The window of a `row_number() OVER (...) = 1` filter: one row per partition.
+pub(super) fn first_row_window(qualify: &Expr) -> Option<&WindowSpec> {
     let Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = qualify else { return None };
     let is_one = matches!(right.as_ref(), Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n == "1"));
     let Expr::Function(f) = left.as_ref() else { return None };
@@ -46,7 +46,12 @@ fn newest_by(qualify: &Expr) -> Option<&str> {
         return None;
     }
     let Some(WindowType::WindowSpec(spec)) = &f.over else { return None };
-    let first = spec.order_by.first()?;
+    Some(spec)
+}
+
+/// The column the dedup keeps the newest row of: `row_number() OVER (... ORDER BY c DESC ...) = 1`.
+fn newest_by(qualify: &Expr) -> Option<&str> {
+    let first = first_row_window(qualify)?.order_by.first()?;
     (first.options.sort == Some(OrderBySort::Desc)).then(|| column_name(&first.expr)).flatten()
 }
 
@@ -71,19 +76,7 @@ pub fn push_below_dedup(query: &str, time_column: &str, op: &str, bound: &str) -
     {
         return None;
     }
-    let filter = Parser::new(&DuckDbDialect {})
-        .try_with_sql(&format!("{} {op} {bound}", ident(&column)))
-        .ok()?
-        .parse_expr()
-        .ok()?;
-    select.selection = Some(match select.selection.take() {
-        Some(existing) => Expr::BinaryOp {
-            left: Box::new(Expr::Nested(Box::new(existing))),
-            op: BinaryOperator::And,
-            right: Box::new(filter),
-        },
-        None => filter,
-    });
+    super::and_where(select, &format!("{} {op} {bound}", ident(&column))).ok()?;
     Some(statements[0].to_string())
 }
 

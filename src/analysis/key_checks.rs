@@ -1,5 +1,6 @@
 //! The query shapes a refresh by key can follow: a unique key that is a group or partition key (or the order of a
-//! running total), or rows kept as they are; no subquery in an expression; no key from the side of an outer join that a change can turn to NULL.
+//! running total), or rows kept as they are; no subquery in an expression; no key from the side of an outer join
+//! that a change can turn to NULL.
 
 use std::ops::ControlFlow;
 
@@ -32,7 +33,7 @@ pub fn same_key(e: &Expr, key: &Expr, name: &str) -> bool {
 }
 
 /// Same expression as written, where a bare column also matches the same column with a table prefix.
-fn same_expr(a: &Expr, b: &Expr) -> bool {
+pub(super) fn same_expr(a: &Expr, b: &Expr) -> bool {
     let bare = |e: &Expr| matches!(e, Expr::Identifier(_));
     match (column_name(a), column_name(b)) {
         (Some(x), Some(y)) if bare(a) || bare(b) => x.eq_ignore_ascii_case(y),

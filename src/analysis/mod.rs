@@ -6,19 +6,38 @@ mod fold;
 mod key_checks;
 mod keys;
 mod running;
+mod unique;
 
 pub use dedup::push_below_dedup;
 pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
 pub use running::{running, Combine, Running};
+pub use unique::unique_by_shape;
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{visit_relations, ObjectName, Query, SetExpr, Statement};
+use sqlparser::ast::{visit_relations, BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
+
+/// Adds `filter` (SQL text) to the WHERE clause of `select`, AND-ed with what is there.
+fn and_where(select: &mut Select, filter: &str) -> std::result::Result<(), String> {
+    let filter = Parser::new(&DuckDbDialect {})
+        .try_with_sql(filter)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| e.to_string())?;
+    select.selection = Some(match select.selection.take() {
+        Some(existing) => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(existing))),
+            op: BinaryOperator::And,
+            right: Box::new(filter),
+        },
+        None => filter,
+    });
+    Ok(())
+}
 
 /// A relation the query reads, as written: its name parts, unquoted.
 pub type RelationName = Vec<String>;

@@ -4,11 +4,9 @@
 //! on, with the source filtered below the GROUP BY, and continues from the stored value.
 
 use sqlparser::ast::{
-    BinaryOperator, DuplicateTreatment, Expr, Function, FunctionArguments, OrderBySort, Select, SelectItem,
-    WindowFrameBound, WindowFrameUnits, WindowType,
+    DuplicateTreatment, Expr, Function, FunctionArguments, OrderBySort, Select, SelectItem, WindowFrameBound,
+    WindowFrameUnits, WindowType,
 };
-use sqlparser::dialect::DuckDbDialect;
-use sqlparser::parser::Parser;
 
 use super::aggregates::visit_functions;
 use super::key_checks::same_key;
@@ -131,18 +129,7 @@ pub fn running(query: &str, unique_key: &[String], bound: &str, nulls: &str) -> 
     }
     let e = &keys[order].0;
     let range = format!("({e} >= {bound} OR ({nulls} AND {e} IS NULL))");
-    let range = Parser::new(&DuckDbDialect {})
-        .try_with_sql(&range)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|err| format!("its order key cannot be filtered ({err})"))?;
-    select.selection = Some(match select.selection.take() {
-        Some(w) => Expr::BinaryOp {
-            left: Box::new(Expr::Nested(Box::new(w))),
-            op: BinaryOperator::And,
-            right: Box::new(range),
-        },
-        None => range,
-    });
+    super::and_where(&mut select, &range).map_err(|err| format!("its order key cannot be filtered ({err})"))?;
     Ok(Some(Running {
         order: unique_key[order].clone(),
         partition: partition.iter().map(|&i| unique_key[i].clone()).collect(),

@@ -70,7 +70,8 @@ fn window_checks(def: &ModelDef, window: &Window) -> Vec<Step> {
     steps
 }
 
-/// Checks on freshly computed rows in `table`: no NULL time (when `nulls`), one row per unique key.
+/// Checks on freshly computed rows in `table`: no NULL time (when `nulls`), one row per unique key (unless the query
+/// returns that by its shape).
 pub(super) fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     if let Some(tc) = def.time_column.as_ref().filter(|_| nulls) {
@@ -79,7 +80,8 @@ pub(super) fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
             format!("SELECT CAST(count(*) AS VARCHAR) FROM {table} WHERE {} IS NULL HAVING count(*) > 0", ident(tc)),
         ));
     }
-    if !def.unique_key.is_empty() {
+    // A query grouped or deduplicated by exactly the key returns one row per key by its shape (see `unique_by_shape`).
+    if !def.unique_key.is_empty() && !crate::analysis::unique_by_shape(&def.query, &def.unique_key) {
         let shown = def
             .unique_key
             .iter()

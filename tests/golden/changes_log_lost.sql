@@ -7,53 +7,50 @@ CREATE TABLE "shop"."main"."__incremental_rebuild of daily" AS SELECT q.* FROM (
 SELECT day, sum(amount) AS amount FROM stg_orders GROUP BY day
 ) AS q;
 
--- step 2 (check)
-SELECT 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "shop"."main"."__incremental_rebuild of daily" GROUP BY "day" HAVING count(*) > 1 LIMIT 1;
-
--- step 3 (run)
+-- step 2 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_counted" AS SELECT count(*) FILTER (WHERE t."__incremental_present" IS NULL) AS "inserted", count(*) FILTER (WHERE n."__incremental_present" AND t."__incremental_present" AND ROW(n."amount") IS DISTINCT FROM ROW(t."amount")) AS "updated", count(*) FILTER (WHERE n."__incremental_present" IS NULL) AS "deleted" FROM (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."__incremental_rebuild of daily") AS n FULL JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."daily") AS t ON n."day" IS NOT DISTINCT FROM t."day";
 
--- step 4 (count inserted)
+-- step 3 (count inserted)
 SELECT "inserted" FROM "temp"."main"."__incremental_counted";
 
--- step 5 (count updated)
+-- step 4 (count updated)
 SELECT "updated" FROM "temp"."main"."__incremental_counted";
 
--- step 6 (count deleted)
+-- step 5 (count deleted)
 SELECT "deleted" FROM "temp"."main"."__incremental_counted";
 
--- step 7 (run)
+-- step 6 (run)
 DROP TABLE "temp"."main"."__incremental_counted";
 
--- step 8 (run)
+-- step 7 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "shop"."main"."__incremental_rebuild of daily" LIMIT 0;
 
--- step 9 (run)
+-- step 8 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", -1 FROM (SELECT "day", "amount" FROM "shop"."main"."daily" EXCEPT ALL SELECT "day", "amount" FROM "shop"."main"."__incremental_rebuild of daily") AS r;
 
--- step 10 (run)
+-- step 9 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "day", "amount", 1 FROM (SELECT "day", "amount" FROM "shop"."main"."__incremental_rebuild of daily" EXCEPT ALL SELECT "day", "amount" FROM "shop"."main"."daily") AS r;
 
--- step 11 (run)
+-- step 10 (run)
 DROP TABLE "shop"."main"."daily";
 
--- step 12 (run)
+-- step 11 (run)
 ALTER TABLE "shop"."main"."__incremental_rebuild of daily" RENAME TO "daily";
 
--- step 13 (run)
+-- step 12 (run)
 COMMENT ON TABLE "shop"."main"."daily" IS 'incremental model daily: built and refreshed by the incremental extension';
 
--- step 14 (run)
+-- step 13 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "day", "amount", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "day", "amount", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "day", "amount", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
--- step 15 (run)
+-- step 14 (run)
 INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
 
--- step 16 (run)
+-- step 15 (run)
 DROP TABLE "temp"."main"."__incremental_log";
 
--- step 17 (run)
+-- step 16 (run)
 DROP TABLE "temp"."main"."__incremental_net";
 
--- step 18 (run)
+-- step 17 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" AS SELECT *, CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "stg_orders" LIMIT 0;

@@ -25,59 +25,56 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q."region", q."day
 SELECT region, day, count(*) AS orders, sum(count(*)) OVER (PARTITION BY region ORDER BY day) AS orders_to_date, max(max(amount)) OVER (PARTITION BY region ORDER BY day) AS largest_to_date FROM stg_orders WHERE (day >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND day IS NULL)) GROUP BY region, day
 ) AS q LEFT JOIN "temp"."main"."__incremental_seed" AS s ON q."region" IS NOT DISTINCT FROM s."region";
 
--- step 6 (check)
-SELECT 'region' || ' = ' || coalesce(CAST("region" AS VARCHAR), 'NULL') || ', ' || 'day' || ' = ' || coalesce(CAST("day" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "region", "day" HAVING count(*) > 1 LIMIT 1;
-
--- step 7 (count updated)
+-- step 6 (count updated)
 SELECT count(*) FROM "temp"."main"."__incremental_new" AS n SEMI JOIN (SELECT * FROM "shop"."main"."daily" AS t WHERE (t."day" >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND t."day" IS NULL))) AS t ON n."region" IS NOT DISTINCT FROM t."region" AND n."day" IS NOT DISTINCT FROM t."day";
 
--- step 8 (count inserted)
+-- step 7 (count inserted)
 SELECT count(*) FROM "temp"."main"."__incremental_new" AS n ANTI JOIN (SELECT * FROM "shop"."main"."daily" AS t WHERE (t."day" >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND t."day" IS NULL))) AS t ON n."region" IS NOT DISTINCT FROM t."region" AND n."day" IS NOT DISTINCT FROM t."day";
 
--- step 9 (count deleted)
+-- step 8 (count deleted)
 SELECT count(*) FROM (SELECT * FROM "shop"."main"."daily" AS t WHERE (t."day" >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND t."day" IS NULL))) AS t ANTI JOIN "temp"."main"."__incremental_new" AS n ON n."region" IS NOT DISTINCT FROM t."region" AND n."day" IS NOT DISTINCT FROM t."day";
 
--- step 10 (run)
+-- step 9 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
 
--- step 11 (run)
+-- step 10 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", -1 FROM (SELECT * FROM "shop"."main"."daily" AS t WHERE (t."day" >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND t."day" IS NULL))) AS r;
 
--- step 12 (run)
+-- step 11 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS r;
 
--- step 13 (run)
+-- step 12 (run)
 DELETE FROM "shop"."main"."daily" AS t WHERE (t."day" >= getvariable('__incremental_from') OR (getvariable('__incremental_nulls') AND t."day" IS NULL));
 
--- step 14 (run)
+-- step 13 (run)
 INSERT INTO "shop"."main"."daily" ("region", "day", "orders", "orders_to_date", "largest_to_date") SELECT "region", "day", "orders", "orders_to_date", "largest_to_date" FROM "temp"."main"."__incremental_new";
 
--- step 15 (run)
+-- step 14 (run)
 DROP TABLE "temp"."main"."__incremental_seed";
 
--- step 16 (run)
+-- step 15 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 17 (run)
+-- step 16 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 18 (run)
+-- step 17 (run)
 RESET VARIABLE __incremental_from;
 
--- step 19 (run)
+-- step 18 (run)
 RESET VARIABLE __incremental_nulls;
 
--- step 20 (run)
+-- step 19 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_net" AS SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", CAST(sign("__incremental_n") AS TINYINT) AS "__incremental_diff" FROM (SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", "__incremental_n", unnest(range(abs("__incremental_n"))) FROM (SELECT "region", "day", "orders", "orders_to_date", "largest_to_date", CAST(sum("__incremental_diff") AS BIGINT) AS "__incremental_n" FROM "temp"."main"."__incremental_log" GROUP BY ALL) AS g WHERE "__incremental_n" <> 0) AS u;
 
--- step 21 (run)
+-- step 20 (run)
 INSERT INTO "shop"."_incremental"."changes of ""main"".""daily"" for ""main"".""weekly""" SELECT * FROM "temp"."main"."__incremental_net";
 
--- step 22 (run)
+-- step 21 (run)
 DROP TABLE "temp"."main"."__incremental_log";
 
--- step 23 (run)
+-- step 22 (run)
 DROP TABLE "temp"."main"."__incremental_net";
 
--- step 24 (run)
+-- step 23 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";

@@ -10,35 +10,32 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT q.* FROM (
 SELECT * FROM orders WHERE "day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY day DESC) = 1
 ) AS q WHERE q."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE);
 
--- step 2 (check)
-SELECT 'order_id' || ' = ' || coalesce(CAST("order_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "order_id" HAVING count(*) > 1 LIMIT 1;
-
--- step 3 (run)
+-- step 2 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_changes" AS SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE NOT (n."order_id" IS NULL)) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" = t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount") UNION ALL SELECT n.*, t."__incremental_present" IS NOT NULL AS "__incremental_present" FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NULL) AS n LEFT JOIN (SELECT *, TRUE AS "__incremental_present" FROM "shop"."main"."stg_orders") AS t ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."__incremental_present" IS NULL OR ROW(n."day", n."amount") IS DISTINCT FROM ROW(t."day", t."amount");
 
--- step 4 (count inserted)
+-- step 3 (count inserted)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremental_present";
 
--- step 5 (count updated)
+-- step 4 (count updated)
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_present";
 
--- step 6 (delete)
+-- step 5 (delete)
 DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) AND NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id");
 
--- step 7 (run)
+-- step 6 (run)
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" = t."order_id";
 
--- step 8 (run)
+-- step 7 (run)
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id";
 
--- step 9 (run)
+-- step 8 (run)
 INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_changes";
 
--- step 10 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_changes";
 
--- step 11 (watermark)
+-- step 10 (watermark)
 SELECT CAST(greatest(CAST('2024-03-10' AS DATE), CAST(max("day") AS DATE)) AS VARCHAR) FROM "temp"."main"."__incremental_new";
 
--- step 12 (run)
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_new";
