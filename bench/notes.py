@@ -139,31 +139,31 @@ The 30M rows come from `python bench/run.py --rows 30000000 --reps 3 --no-sweep`
 model and repetition gets a fresh copy of the 4.5 GB database), which `make bench` does not repeat.
 
 - **Pipelines** (the section above; statement times taken the appendix's way, every statement of
-  `incremental_explain` timed on a copy at 10M events): recording costs the upstream refresh 110-130 ms for 42K
+  `incremental_explain` timed on a copy at 10M events): recording costs the upstream refresh 110-180 ms for 42K
   changed orders (the old rows of the recomputed keys 20 ms, the new rows 12 ms, netting 26 ms, then one insert per
-  reader's log, about 15 ms each; 2 readers here, 5 in the table). Readers are 1.1-2x of the hand-written delete + insert because
-  the by-key write also checks for duplicate keys and joins the recomputed keys with the table to count updates apart
-  from inserts (49 ms and 88 ms of the 8.3M-row summary's 247 ms). Folding the counts moves only the changed groups,
-  but that same write dominates, so it gains little over recomputing here (235 ms against 247 ms). Sums are not
-  folded: reading the stored DECIMAL(38,2) sums of the changed groups took 1.5 s (DuckDB decompresses the whole
-  bitpacked 128-bit column), against 0.19 s to recompute them. The customer summary over `latest` costs as much as
-  its rebuild: the changes reach 40% of its 100K customers while they are 1% of the source's rows, and the cost
-  choice measures the source. The running totals (`daily_to_date`, 365 rows) take about 30 ms against 8 ms by hand:
-  its 17 statements take 19 ms (the recompute from the earliest day 4.4 ms, the three change counts about 4 ms), the
-  rest is the fixed work of every refresh (below); on a table this small a rebuild costs the same.
-- **Within 1.2x of hand-written**: at 30M events three of four models meet it (daily revenue 1.14x, the dedup
-  0.48x: it beats the hand-written `MERGE INTO` by recomputing the changed orders' partitions with a semi-join whose
-  key range DuckDB pushes into the scan, the summary 1.12x); the append feed is 1.9x of a 14 ms statement. At 10M
-  daily revenue is 1.28x and the summary 1.40x, and at 1M-3M the ratios are 1.4-2.6x: what the hand-written SQL does
-  not do and the extension does is a fixed cost that matters most on small refreshes: a duplicate-key check on the
-  recomputed rows, a join of the recomputed keys with the table's key columns to count updates apart from inserts,
-  the deletes split in two passes (plain `=` for keys without NULL, a NULL-safe pass for the rest, which keeps
-  DuckDB's range filters), one temp table per stage, the history and catalog rows, and 4-10 ms of fixed work (below).
+  reader's log, about 15 ms each; 2 readers there, 5 in the table). The summaries over `latest` are within 1.15x of
+  the hand-written delete + insert: the delete of the recomputed keys counts the updated rows as it goes, and a query
+  grouped by exactly the key needs no duplicate-key check. Folding the counts moves only the changed groups, but the
+  delete over the 8.3M-row summary dominates both, so it gains little over recomputing. Sums are not folded: reading
+  the stored DECIMAL(38,2) sums of the changed groups took 1.5 s in DuckDB 1.5 (it decompresses the whole bitpacked
+  128-bit column; 53 ms in DuckDB 2.0), against 0.19 s to recompute them. The customer summary over `latest` costs
+  about as much as its rebuild: the changes reach 40% of its 100K customers while they are 1% of the source's rows,
+  and the cost choice measures the source. The running totals (`daily_to_date`, 365 rows) take about 30 ms against
+  7 ms by hand: its 17 statements take 19 ms (the recompute from the earliest day 4.4 ms, the three change counts
+  about 4 ms), the rest is the fixed work of every refresh (below); on a table this small a rebuild costs the same.
+- **Within 1.2x of hand-written**: at 10M events the dedup is 0.84x (it beats the hand-written `MERGE INTO` by
+  recomputing the changed orders' partitions with a semi-join whose key range DuckDB pushes into the scan), the
+  customer x product summary 1.33x, daily revenue 1.38x, the append feed 2.2x of an 8 ms statement; at 30M (measured
+  on an earlier tree, before the by-key write lost its counting join) three of four met it. What the hand-written SQL
+  does not do and the extension does is a fixed cost that matters most on small refreshes: a duplicate-key check on
+  the recomputed rows when the query is not grouped by exactly the key (the summary also groups by the product's name
+  and category), the deletes split in two passes (plain `=` for keys without NULL, a NULL-safe pass for the rest,
+  which keeps DuckDB's range filters), one temp table per stage, the history and catalog rows, and 4-10 ms of fixed
+  work (below).
 - **Customer x product summary**: the extension's key discovery joins the renamed product with every event (the
   hand-written SQL does the same with the stored summary instead of the events) and recomputes the groups of the
-  changed keys from the events; the remaining gap is its delete and count passes over the 8M-row summary (about
-  100 ms for the delete of 58k keys: the summary's rows are in hash order, so the keys are spread over every row
-  group).
+  changed keys from the events; the rest is its delete over the 8M-row summary (the summary's rows are in hash
+  order, so the keys are spread over every row group).
 - **Nothing new** is a no-op for every model (each source is asked for a row beyond its watermark; DuckDB's zone maps
   answer without reading rows: the probe takes 1-2 ms at 10M), but the call costs 10-12 ms in a fresh CLI process
   against the 5 ms target, and 5 ms in a warm python process (appendix): the rest is the fixed work below plus the
@@ -176,13 +176,16 @@ model and repetition gets a fresh copy of the 4.5 GB database), which `make benc
   (customer x product: 70 -> 287 MiB hand-written, 89 -> 318 MiB extension, 1M -> 10M): the recomputed groups' events
   are found by a hash semi-join over the event log, and the summary's delete joins its 8M rows' keys. A no-op also
   grows (60 -> 136 MiB): the CLI process maps more of the larger file's metadata.
-- **Change-fraction sweep**: up to 25% changed the extension is the fastest of the three (at 0.01%: 151 ms against
-  2.85 s for a full rebuild and 840 ms for the hand-written MERGE, which joins the whole target). At 50% the changed
-  events are 31% of the event log, so the cost choice rebuilds in full, as it should, but its full rebuild of an
-  existing keyed table takes about three times a plain `CREATE OR REPLACE TABLE AS`: measured step by step on the
-  10M copy (`incremental_explain(..., full_refresh := true)`): computing the query into a temp table 2.2 s, the
-  duplicate-key check 1.5 s, the three exact change counts against the old table 2.9 s, and copying the temp table
-  over the old one 2.5 s. Counting changes exactly in a rebuild costs more than the rebuild; building the new table
-  in place and counting with one full outer join, or reporting a rebuild's counts as rows replaced, would bring it
-  near 1x.
+- **Change-fraction sweep**: up to 25% changed the extension is the fastest of the three (at 0.01%: 120 ms against
+  3.0 s for a full rebuild and 925 ms for the hand-written MERGE, which joins the whole target). At 50% the changed
+  events are 31% of the event log, so the cost choice rebuilds in full, as it should, in 1.38x a plain
+  `CREATE OR REPLACE TABLE AS`. The rebuild builds the new table beside the old one and renames it into place, so
+  nothing is copied; what it adds is the exact change counts, one full join of the new and the old table on the key
+  that compares every value. Measured statement by statement on a 10M copy (`incremental_explain(..., full_refresh
+  := true)`, `orders_latest`): building 3.2 s, the duplicate-key check 1.8 s (this dedup partitions by order and
+  date, so it keeps the check; the sweep's model does not), the counts 1.6 s, against 2.9 s for the plain statement.
+  On the customer x product summary the counts take 12.9 s of a 19.1 s rebuild (plain: 4.5 s): comparing the values
+  reads both tables' 128-bit sums and strings, while a join on the key columns alone takes 0.5 s. Exact counts in a
+  rebuild cost more than the rebuild; counting a kept key as updated without comparing (as a refresh by keys does)
+  would bring it near 1x, at the price of counts that no longer say which rows really changed.
 """
