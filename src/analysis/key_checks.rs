@@ -26,12 +26,6 @@ pub fn column_name(expr: &Expr) -> Option<&str> {
     }
 }
 
-/// True when `e` is unique key column `name`, whose expression in the SELECT list is `key`.
-pub fn same_key(e: &Expr, key: &Expr, name: &str) -> bool {
-    same_expr(e, key)
-        || (matches!(e, Expr::Identifier(_)) && column_name(e).is_some_and(|c| c.eq_ignore_ascii_case(name)))
-}
-
 /// Same expression as written, where a bare column also matches the same column with a table prefix.
 pub(super) fn same_expr(a: &Expr, b: &Expr) -> bool {
     let bare = |e: &Expr| matches!(e, Expr::Identifier(_));

@@ -9,7 +9,7 @@ use sqlparser::ast::{
 };
 
 use super::aggregates::visit_functions;
-use super::key_checks::same_key;
+use super::key_checks::same_expr;
 use super::keys::{key_exprs, parse_select, render};
 
 /// How a running aggregate continues from the stored value before the recomputed range.
@@ -52,7 +52,8 @@ pub(super) fn shape(f: &Function, keys: &[(Expr, usize)], unique_key: &[String])
             return Err("it names a window (OVER w); write the window in OVER (...)".into())
         }
     };
-    let key_of = |e: &Expr| (0..keys.len()).find(|&i| same_key(e, &keys[i].0, &unique_key[i]));
+    // The key's expression itself, not its output name: DuckDB binds a name in OVER (...) to a source column first.
+    let key_of = |e: &Expr| (0..keys.len()).find(|&i| same_expr(e, &keys[i].0));
     let partition: Vec<usize> = spec.partition_by.iter().filter_map(key_of).collect();
     let Some(missing) = (0..keys.len()).find(|i| !partition.contains(i)) else { return Ok(Shape::PerKey) };
     let not_partitioned = || {
@@ -213,6 +214,7 @@ mod tests {
             ("SELECT day, region, sum(x) OVER (PARTITION BY region ORDER BY day) AS a, sum(x) OVER (ORDER BY day) AS b FROM o", key2, "differ"),
             ("SELECT day, sum(x) OVER (PARTITION BY u ORDER BY day) AS a FROM o", &["day"], "not a unique_key column"),
             ("SELECT day, sum(x) OVER (ORDER BY ts) AS a FROM o", &["day"], "does not PARTITION BY"),
+            ("SELECT a AS k, x, sum(x) OVER (PARTITION BY k) AS s FROM o", &["k"], "does not PARTITION BY"),
         ];
         for (query, key, expected) in cases {
             let got = check(query, key).and_then(|_| {
