@@ -35,6 +35,11 @@ pub(super) fn same_expr(a: &Expr, b: &Expr) -> bool {
     }
 }
 
+/// True when GROUP BY term `g` is the key expression `key` as written, or its position in the SELECT list.
+pub(super) fn is_key_term(g: &Expr, key: &Expr, position: usize) -> bool {
+    same_expr(g, key) || matches!(g, Expr::Value(v) if v.value.to_string() == position.to_string())
+}
+
 fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
     let aggregated = visit_functions(&select.projection, is_aggregate_call) || select.having.is_some();
     for ((expr, position), name) in keys.iter().zip(unique_key) {
@@ -42,9 +47,7 @@ fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]
             GroupByExpr::All(_) => !visit_functions(expr, is_aggregate_call),
             GroupByExpr::Expressions(list, _) if list.is_empty() => !aggregated,
             GroupByExpr::Expressions(list, _) => list.iter().any(|g| {
-                same_expr(g, expr)
-                    || column_name(g).is_some_and(|c| c.eq_ignore_ascii_case(name))
-                    || matches!(g, Expr::Value(v) if v.value.to_string() == position.to_string())
+                is_key_term(g, expr, *position) || column_name(g).is_some_and(|c| c.eq_ignore_ascii_case(name))
             }),
         };
         if !grouped {

@@ -6,7 +6,7 @@ use sqlparser::ast::{Expr, GroupByExpr};
 
 use super::aggregates::visit_functions;
 use super::dedup::first_row_window;
-use super::key_checks::same_expr;
+use super::key_checks::is_key_term;
 use super::keys::{key_exprs, parse_select};
 
 /// True when `query` cannot return two rows with the same `unique_key` values (NULLs equal, as in GROUP BY).
@@ -19,13 +19,10 @@ pub fn unique_by_shape(query: &str, unique_key: &[String]) -> bool {
     }
     // A GROUP BY term is the key's expression itself or its position; a name is not enough, since DuckDB binds a
     // GROUP BY name to a source column before an output alias.
-    let term_is = |e: &Expr, (k, position): &(Expr, usize)| {
-        same_expr(e, k) || matches!(e, Expr::Value(v) if v.value.to_string() == position.to_string())
-    };
     let exactly_the_key = |list: &[Expr]| {
         !list.is_empty()
-            && list.iter().all(|e| keys.iter().any(|k| term_is(e, k)))
-            && keys.iter().all(|k| list.iter().any(|e| term_is(e, k)))
+            && list.iter().all(|e| keys.iter().any(|(k, position)| is_key_term(e, k, *position)))
+            && keys.iter().all(|(k, position)| list.iter().any(|e| is_key_term(e, k, *position)))
     };
     match &select.group_by {
         GroupByExpr::Expressions(list, modifiers) if modifiers.is_empty() && !list.is_empty() => exactly_the_key(list),

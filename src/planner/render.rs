@@ -17,7 +17,12 @@ fn target(def: &ModelDef) -> String {
 }
 
 pub(super) fn keys_equal(def: &ModelDef, a: &str, b: &str) -> String {
-    def.unique_key
+    columns_equal(&def.unique_key, a, b)
+}
+
+/// `columns` of `a` and `b` equal, NULLs as values.
+pub(super) fn columns_equal(columns: &[String], a: &str, b: &str) -> String {
+    columns
         .iter()
         .map(|k| format!("{a}.{k} IS NOT DISTINCT FROM {b}.{k}", k = ident(k)))
         .collect::<Vec<_>>()

@@ -56,12 +56,7 @@ pub fn steps(def: &ModelDef, discover: String, running: &Running, rec: &Recorder
     };
     let on = match running.partition.is_empty() {
         true => "TRUE".to_string(),
-        false => running
-            .partition
-            .iter()
-            .map(|p| format!("q.{p} IS NOT DISTINCT FROM s.{p}", p = ident(p)))
-            .collect::<Vec<_>>()
-            .join(" AND "),
+        false => render::columns_equal(&running.partition, "q", "s"),
     };
     let outputs = def
         .column_names()
