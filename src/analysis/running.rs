@@ -124,10 +124,8 @@ pub fn running(query: &str, unique_key: &[String], bound: &str, nulls: &str) -> 
             found.push((alias.value.clone(), combine, order, partition));
         }
     }
+    // `check_placement` refused running totals that differ in order or partition.
     let Some((_, _, order, partition)) = found.first().cloned() else { return Ok(None) };
-    if found.iter().any(|(_, _, o, p)| *o != order || *p != partition) {
-        return Err("its running totals differ in ORDER BY or PARTITION BY; give them one order and partition".into());
-    }
     let e = &keys[order].0;
     let range = format!("({e} >= {bound} OR ({nulls} AND {e} IS NULL))");
     super::and_where(&mut select, &range).map_err(|err| format!("its order key cannot be filtered ({err})"))?;
@@ -139,9 +137,20 @@ pub fn running(query: &str, unique_key: &[String], bound: &str, nulls: &str) -> 
     }))
 }
 
-/// A running window must be a whole output column with a name, outside QUALIFY, so its stored value can be added back.
+/// A running window must be a whole output column with a name, outside QUALIFY, so its stored value can be added back;
+/// all of them share one order and partition, from which the refresh restarts.
 pub(super) fn check_placement(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
     let is_running = |f: &Function| matches!(shape(f, keys, unique_key), Ok(Shape::Running { .. }));
+    let mut along = None;
+    let differ = visit_functions(&select.projection, |f| match shape(f, keys, unique_key) {
+        Ok(Shape::Running { order, partition, .. }) => {
+            along.replace((order, partition.clone())).is_some_and(|a| a != (order, partition))
+        }
+        _ => false,
+    });
+    if differ {
+        return Err("its running totals differ in ORDER BY or PARTITION BY; give them one order and partition".into());
+    }
     if visit_functions(&select.qualify, is_running) {
         return Err("it filters on a running total in QUALIFY, whose stored values a refresh continues from".into());
     }
