@@ -12,6 +12,9 @@ pub enum Error {
     #[error("incremental: model {model} does not exist; list models with SELECT name FROM incremental_models()")]
     UnknownModel { model: String },
 
+    #[error("incremental: {relation} is a table or view, not a model; define a model that reads it with incremental_create('new_name', 'SELECT ... FROM {relation}'), or list models with SELECT name FROM incremental_models()")]
+    NotAModel { relation: String },
+
     #[error("incremental: model {model} already exists; pass replace := true to redefine it")]
     ModelExists { model: String },
 

@@ -50,36 +50,6 @@ pub fn clean_query(query: &str) -> String {
     query.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_string()
 }
 
-/// Checks, with DuckDB's tokenizer rules, that the query is one statement that can be wrapped as `(query)`.
-pub fn check_single_statement(model: &str, query: &str) -> Result<()> {
-    use sqlparser::dialect::DuckDbDialect;
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let bad = |detail: &str| Error::BadQuery { model: model.to_string(), detail: detail.to_string() };
-    if query.is_empty() {
-        return Err(bad("it is empty; pass a SELECT statement"));
-    }
-    let tokens =
-        Tokenizer::new(&DuckDbDialect {}, query).tokenize().map_err(|e| bad(&format!("it does not parse ({e})")))?;
-    let mut depth: i64 = 0;
-    for token in &tokens {
-        match token {
-            Token::SemiColon => return Err(bad("it holds more than one statement; pass a single SELECT")),
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(bad("it has an unbalanced ')'"));
-                }
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return Err(bad("it has an unbalanced '('"));
-    }
-    Ok(())
-}
-
 fn find_column<'a>(model: &str, columns: &'a [Column], wanted: &str, role: &str) -> Result<&'a Column> {
     columns.iter().find(|c| c.name.eq_ignore_ascii_case(wanted)).ok_or_else(|| {
         let names = columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -293,6 +263,16 @@ fn define(
         (Some(other), None) => Some(Lookback::Interval(other.text())),
     };
     let sources = opts.sources.as_ref().map(|v| parse_sources(&model, v)).transpose()?.unwrap_or_default();
+    if !unique_key.is_empty() && (time_column.is_some() || !sources.is_empty()) {
+        if let Some(f) = crate::analysis::set_returning_call(&crate::placeholders::bindable(&query)) {
+            return Err(Error::option(
+                &model,
+                format!(
+                    "the query calls {f}(), which returns several rows per input row, so its rows cannot be refreshed by unique_key with a time_column or sources; leave unique_key out (a time_column alone replaces the window's rows), or leave time_column and sources out (the whole query is re-read and merged)"
+                ),
+            ));
+        }
+    }
     if !sources.is_empty() {
         check_sources(&model, &crate::placeholders::bindable(&query), &sources, &unique_key, time_column.is_some())?;
     }

@@ -41,6 +41,21 @@ pub(super) fn is_key_term(g: &Expr, key: &Expr, position: usize) -> bool {
 }
 
 fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    if let GroupByExpr::Expressions(list, modifiers) = &select.group_by {
+        let sets = list.iter().find_map(|g| match g {
+            Expr::Rollup(_) => Some("ROLLUP"),
+            Expr::Cube(_) => Some("CUBE"),
+            Expr::GroupingSets(_) => Some("GROUPING SETS"),
+            _ => None,
+        });
+        if let Some(kind) =
+            sets.or_else(|| (!modifiers.is_empty()).then_some("a grouping modifier (WITH ROLLUP, WITH CUBE)"))
+        {
+            return Err(format!(
+                "its GROUP BY uses {kind}, whose subtotal rows every change reaches; write each grouping as a model of its own"
+            ));
+        }
+    }
     let aggregated = visit_functions(&select.projection, is_aggregate_call) || select.having.is_some();
     for ((expr, position), name) in keys.iter().zip(unique_key) {
         let grouped = match &select.group_by {

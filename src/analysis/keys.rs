@@ -99,10 +99,28 @@ fn from_tables(select: &Select) -> Result<Vec<String>, String> {
             | JoinOperator::Left(_)
             | JoinOperator::LeftOuter(_)
             | JoinOperator::CrossJoin(_) => {}
-            other => return Err(format!("it uses a join other than INNER, LEFT or CROSS ({other:?})")),
+            other => {
+                return Err(format!(
+                    "it uses {}, and only INNER, LEFT and CROSS joins are refreshed by key",
+                    join_name(other)
+                ))
+            }
         }
     }
     Ok(names)
+}
+
+/// A join as SQL names it, for messages.
+fn join_name(op: &JoinOperator) -> &'static str {
+    match op {
+        JoinOperator::Right(_) | JoinOperator::RightOuter(_) => "RIGHT JOIN",
+        JoinOperator::FullOuter(_) => "FULL JOIN",
+        JoinOperator::Semi(_) | JoinOperator::LeftSemi(_) | JoinOperator::RightSemi(_) => "SEMI JOIN",
+        JoinOperator::Anti(_) | JoinOperator::LeftAnti(_) | JoinOperator::RightAnti(_) => "ANTI JOIN",
+        JoinOperator::CrossApply | JoinOperator::OuterApply => "APPLY",
+        JoinOperator::StraightJoin(_) => "STRAIGHT_JOIN",
+        _ => "a join of another kind (ASOF, POSITIONAL or ARRAY JOIN)",
+    }
 }
 
 fn parse_factor(sql: &str) -> Option<TableFactor> {
@@ -282,7 +300,8 @@ mod tests {
             ("WITH s AS (SELECT * FROM o) SELECT c FROM s", &["c"], "WITH clause"),
             ("SELECT c FROM o UNION SELECT c FROM o", &["c"], "combines results"),
             ("SELECT c FROM o ORDER BY c LIMIT 5", &["c"], "LIMIT"),
-            ("SELECT c FROM o RIGHT JOIN p ON p.c = o.c", &["c"], "other than INNER, LEFT or CROSS"),
+            ("SELECT c FROM o RIGHT JOIN p ON p.c = o.c", &["c"], "it uses RIGHT JOIN, and only INNER"),
+            ("SELECT c FROM o FULL JOIN p ON p.c = o.c", &["c"], "it uses FULL JOIN, and only INNER"),
             ("SELECT c + 1 FROM o", &["c"], "is not a named item"),
             ("SELECT c, x FROM o WHERE x > (SELECT avg(x) FROM o)", &["c"], "subquery in an expression"),
             ("SELECT DISTINCT ON (x) c, x FROM o", &["c"], "is not a DISTINCT ON expression"),

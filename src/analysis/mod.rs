@@ -6,6 +6,7 @@ mod fold;
 mod key_checks;
 mod keys;
 mod running;
+pub mod statement;
 mod unique;
 
 pub use dedup::push_below_dedup;
@@ -16,7 +17,9 @@ pub use unique::unique_by_shape;
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{visit_relations, BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement};
+use sqlparser::ast::{
+    visit_expressions, visit_relations, BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement,
+};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
@@ -83,6 +86,27 @@ pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
         ControlFlow::<()>::Continue(())
     });
     Ok(found)
+}
+
+/// Functions that return several rows per input row when called in a SELECT list.
+const SET_RETURNING: [&str; 4] = ["unnest", "generate_series", "range", "generate_subscripts"];
+
+/// The first set-returning function the query's SELECT lists call (`unnest(tags)`): rows of one input row then
+/// share everything but that column, which plans that match rows by key or time window cannot follow.
+pub fn set_returning_call(query: &str) -> Option<String> {
+    let statements = Parser::parse_sql(&DuckDbDialect {}, query).ok()?;
+    let mut found = None;
+    let _ = visit_expressions(&statements, |e| {
+        if let Expr::Function(f) = e {
+            let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
+            if SET_RETURNING.contains(&name.trim_matches('"')) {
+                found = Some(name);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    found
 }
 
 /// True when the query computes a window function (`OVER`, `QUALIFY`): a filter on its output cannot reach its source

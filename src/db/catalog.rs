@@ -1,5 +1,9 @@
 //! The extension's own tables, `<database>._incremental.models` and `.history`: definitions, watermarks, runs.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use duckdb::Connection;
 
 use super::sql::{batch, rows, sql_error};
@@ -166,13 +170,28 @@ pub fn save_failure(conn: &Connection, target: &Target, run: &Run) -> Result<()>
     add_history(conn, target, run)
 }
 
+/// A run id no other run gets, found without reading the history (concurrent refreshes would read the same
+/// maximum): microseconds since the epoch times 1024 plus a tag drawn once per process, and always past the last id
+/// this process gave, so ids grow with time. Two processes collide only when they start a run in the same
+/// microsecond and drew the same tag.
+fn next_run_id() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    static TAG: OnceLock<i64> = OnceLock::new();
+    let tag =
+        *TAG.get_or_init(|| (std::collections::hash_map::RandomState::new().build_hasher().finish() % 1024) as i64);
+    let micros = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    let candidate = micros * 1024 + tag;
+    let previous = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(candidate.max(last + 1024)));
+    previous.map_or(candidate, |last| candidate.max(last + 1024))
+}
+
 fn add_history(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
     let history = table(&target.database, "history");
     conn.execute(
-        &format!(
-            "INSERT INTO {history} SELECT (SELECT coalesce(max(run_id), 0) + 1 FROM {history}), ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-        ),
+        &format!("INSERT INTO {history} SELECT ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"),
         duckdb::params![
+            next_run_id(),
             target.schema,
             target.table,
             run.mode,

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod exec;
 mod graph;
 mod pool;
+mod query;
 mod refresh;
 mod sources;
 mod sql;
@@ -13,7 +14,7 @@ use duckdb::Connection;
 pub use graph::cycle_error;
 pub use pool::Pool;
 pub use refresh::Settings;
-pub use sql::transaction;
+pub use sql::{detail as sql_detail, transaction};
 
 use crate::error::{Error, Result};
 use crate::model::{Column, ModelDef, ModelState, Target};
@@ -47,9 +48,15 @@ impl Session<'_> {
 
     /// The registered model the caller means: the first place along its search_path that holds one by that name.
     pub fn resolve(&self, name: &str, search_path: &str) -> Result<Stored> {
-        for target in names::candidates(name, search_path, &self.default_database()?)? {
-            if let Some(stored) = catalog::find(self.conn, &target)? {
+        let candidates = names::candidates(name, search_path, &self.default_database()?)?;
+        for target in &candidates {
+            if let Some(stored) = catalog::find(self.conn, target)? {
                 return Ok(stored);
+            }
+        }
+        for target in &candidates {
+            if catalog::relation(self.conn, target)?.is_some() {
+                return Err(Error::NotAModel { relation: target.display() });
             }
         }
         Err(Error::UnknownModel { model: name.to_string() })
@@ -57,7 +64,17 @@ impl Session<'_> {
 
     /// Where a new model of that name goes: the first candidate whose database and schema exist.
     pub fn resolve_new(&self, name: &str, search_path: &str) -> Result<Target> {
-        let candidates = names::candidates(name, search_path, &self.default_database()?)?;
+        // The catalog schema is never a place for a model: its tables are the extension's own.
+        let in_catalog = |t: &Target| t.schema.eq_ignore_ascii_case(catalog::SCHEMA);
+        let mut candidates = names::candidates(name, search_path, &self.default_database()?)?;
+        if let Some(t) = candidates.first().filter(|t| in_catalog(t)) {
+            return Err(Error::usage(format!(
+                "model {name}: schema {}.{} holds the extension's own tables, so no model can be created in it; choose another schema",
+                t.database,
+                catalog::SCHEMA
+            )));
+        }
+        candidates.retain(|t| !in_catalog(t));
         for target in &candidates {
             let exists: Option<i64> = sql::scalar(
                 self.conn,
@@ -81,7 +98,7 @@ impl Session<'_> {
 
     /// The query's output columns, found by binding it without running it.
     pub fn describe(&self, model: &str, query: &str) -> Result<Vec<Column>> {
-        sql::rows(self.conn, &format!("DESCRIBE SELECT * FROM (\n{query}\n) AS q"), &[], |r| {
+        sql::rows(self.conn, &format!("DESCRIBE {}", query::wrapped(query)), &[], |r| {
             Ok(Column { name: r.get(0)?, type_name: r.get(1)? })
         })
         .map_err(|e| match e {
@@ -96,8 +113,34 @@ impl Session<'_> {
         if let (Some(start), Some(ty)) = (&def.start, def.time_type()) {
             self.check_cast(&model, "start", start, ty)?;
         }
-        if let Some(crate::model::Lookback::Interval(text)) = &def.lookback {
-            self.check_cast(&model, "lookback", text, "INTERVAL")?;
+        match &def.lookback {
+            Some(crate::model::Lookback::Interval(text)) => {
+                self.check_cast(&model, "lookback", text, "INTERVAL")?;
+                let lookback = format!("CAST({} AS INTERVAL)", literal(text));
+                let negative = format!("SELECT {lookback} < INTERVAL '0 seconds'");
+                if sql::scalar::<bool>(self.conn, &negative, &[])?.unwrap_or(false) {
+                    return Err(Error::option(
+                        &model,
+                        format!("lookback INTERVAL '{text}' is negative; give how far back to re-read, such as INTERVAL '3 days'"),
+                    ));
+                }
+                // A refresh subtracts it from a timestamp; one that reaches before the earliest timestamp DuckDB holds
+                // would fail every refresh.
+                let reach = format!("SELECT CAST(now() AS TIMESTAMP) - {lookback} IS NOT NULL");
+                if sql::scalar::<bool>(self.conn, &reach, &[]).is_err() {
+                    return Err(Error::option(
+                        &model,
+                        format!("lookback INTERVAL '{text}' reaches before the earliest timestamp DuckDB can hold; give a lookback of at most a few thousand years"),
+                    ));
+                }
+            }
+            Some(crate::model::Lookback::Integer(n)) if *n < 0 => {
+                return Err(Error::option(
+                    &model,
+                    format!("lookback {n} is negative; give how far back to re-read, such as 100"),
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }

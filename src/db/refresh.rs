@@ -92,6 +92,9 @@ impl Session<'_> {
         started: Instant,
     ) -> Result<(String, Run)> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
+        let name = stored.def.name();
+        self.check_query(&name, &stored.def.query)?;
+        self.check_filled(&name, &planner::fill(&stored.def, None, &settings.vars)?.query)?;
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
         self.check_query_columns(&stored.def)?;

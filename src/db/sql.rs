@@ -5,7 +5,23 @@ use duckdb::{Connection, ToSql};
 use crate::error::{Error, Result};
 
 pub fn sql_error(context: &str, e: duckdb::Error) -> Error {
-    Error::Sql { context: context.to_string(), detail: e.to_string() }
+    Error::Sql { context: context.to_string(), detail: detail(&e) }
+}
+
+/// DuckDB's message as users should read it: without the `LINE n:` excerpt (it shows the SQL the extension wrapped
+/// around the model's query, not what the user wrote) and without suggestions of DuckDB's own `pg_` catalog views;
+/// a missing table gets a word about TEMP tables, which the extension's connections cannot see.
+pub fn detail(e: &duckdb::Error) -> String {
+    let text = e.to_string();
+    let text = text.split("\nLINE ").next().unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("Did you mean \"pg_")).collect();
+    let mut out = lines.join(" ").trim().to_string();
+    if out.contains("Catalog Error: Table with name") && out.contains("does not exist") {
+        out.push_str(
+            " (if it is a TEMP table: a TEMP table belongs to the connection that made it, and refreshes run on connections of their own, so they cannot see it; make it a regular table with CREATE TABLE)",
+        );
+    }
+    out
 }
 
 /// Runs one statement; returns how many rows it changed.

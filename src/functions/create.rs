@@ -3,7 +3,7 @@
 use crate::db::{self, catalog, transaction, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
-use crate::options::{build_definition, check_single_statement, clean_query, deferred_definition, CreateOptions};
+use crate::options::{build_definition, clean_query, deferred_definition, CreateOptions};
 
 pub struct Create;
 
@@ -27,8 +27,8 @@ impl SqlFunction for Create {
         ("lookback", ParamType::Any),
         ("start", ParamType::Any),
         ("sources", ParamType::Any),
-        ("replace", ParamType::Boolean),
-        ("keep_data", ParamType::Boolean),
+        ("replace", ParamType::Any),
+        ("keep_data", ParamType::Any),
     ];
     fn columns() -> Vec<(&'static str, ColType)> {
         super::models::DEFINITION_COLUMNS.to_vec()
@@ -48,8 +48,8 @@ impl SqlFunction for Create {
             lookback: params.named.get("lookback").cloned(),
             start: params.named.get("start").cloned(),
             sources: params.named.get("sources").cloned(),
-            replace: params.flag("replace", false),
-            keep_data: params.flag("keep_data", false),
+            replace: params.flag("replace", false)?,
+            keep_data: params.flag("keep_data", false)?,
         };
         Ok(Args { name, query, options, search_path: caller.search_path.clone() })
     }
@@ -57,11 +57,13 @@ impl SqlFunction for Create {
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, &args.search_path, |s| {
             let target = match s.resolve(&args.name, &args.search_path) {
-                Err(Error::UnknownModel { .. }) => s.resolve_new(&args.name, &args.search_path)?,
+                Err(Error::UnknownModel { .. } | Error::NotAModel { .. }) => {
+                    s.resolve_new(&args.name, &args.search_path)?
+                }
                 found => found?.def.target,
             };
             let query = clean_query(&args.query);
-            check_single_statement(&target.display(), &query)?;
+            s.check_query(&target.display(), &query)?;
             // An empty search_path means the default database's main schema: stored by name, so the query resolves
             // the same when the file is later attached under another name or beside another default database.
             let stored_path = match args.search_path.as_str() {

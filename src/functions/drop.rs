@@ -16,7 +16,7 @@ impl SqlFunction for Drop {
     type Args = Args;
     const NAME: &'static str = "incremental_drop";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
-    const NAMED: &'static [(&'static str, ParamType)] = &[("drop_table", ParamType::Boolean)];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("drop_table", ParamType::Any)];
     fn columns() -> Vec<(&'static str, ColType)> {
         vec![("model", ColType::Varchar), ("table_dropped", ColType::Boolean)]
     }
@@ -24,7 +24,7 @@ impl SqlFunction for Drop {
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         Ok(Args {
             name: super::model_name(params, Self::NAME)?,
-            drop_table: params.flag("drop_table", true),
+            drop_table: params.flag("drop_table", true)?,
             search_path: caller.search_path.clone(),
         })
     }
@@ -45,7 +45,7 @@ impl SqlFunction for Drop {
                 if ours {
                     s.conn.execute_batch(&sql).map_err(|e| Error::Sql {
                         context: format!("dropping the table of model {}", t.display()),
-                        detail: e.to_string(),
+                        detail: crate::db::sql_detail(&e),
                     })?;
                 }
                 catalog::drop_kept(s.conn, &stored.def, None)?;

@@ -12,8 +12,7 @@ impl SqlFunction for Explain {
     type Args = ModelArgs;
     const NAME: &'static str = "incremental_explain";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
-    const NAMED: &'static [(&'static str, ParamType)] =
-        &[("full_refresh", ParamType::Boolean), ("vars", ParamType::Any)];
+    const NAMED: &'static [(&'static str, ParamType)] = &[("full_refresh", ParamType::Any), ("vars", ParamType::Any)];
     fn columns() -> Vec<(&'static str, ColType)> {
         vec![
             ("model", ColType::Varchar),

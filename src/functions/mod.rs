@@ -17,10 +17,17 @@ use crate::placeholders::Vars;
 
 /// The required model name in the first position.
 pub(crate) fn model_name(params: &Params, function: &str) -> Result<String> {
-    params
+    let name = params
         .text(0)
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| Error::usage(format!("{function} needs a model name, e.g. CALL {function}('daily_revenue')")))
+        .ok_or_else(|| Error::usage(format!("{function} needs a model name, e.g. CALL {function}('daily_revenue')")))?;
+    match name.chars().find(|c| c.is_control()) {
+        Some(c) => Err(Error::usage(format!(
+            "{function}: the model name {name:?} contains the control character U+{:04X}; a model name is a table name: use printable characters",
+            c as u32
+        ))),
+        None => Ok(name),
+    }
 }
 
 /// The arguments of the functions that act on one model: its name, resolved later as the caller would.
@@ -51,7 +58,7 @@ impl ModelArgs {
     pub fn bind(params: &Params, caller: &Caller, function: &str) -> Result<ModelArgs> {
         Ok(ModelArgs {
             name: model_name(params, function)?,
-            full_refresh: params.flag("full_refresh", false),
+            full_refresh: params.flag("full_refresh", false)?,
             search_path: caller.search_path.clone(),
             settings: settings(params, caller)?,
         })

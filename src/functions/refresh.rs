@@ -1,5 +1,5 @@
-//! `incremental_refresh(name, full_refresh := false, upstream := false)`: brings the table up to date in one
-//! transaction; with `upstream`, after the models it reads.
+//! `incremental_refresh(name, full_refresh := false, upstream := false, raise_errors := true)`: brings the table up
+//! to date in one transaction; with `upstream`, after the models it reads.
 
 use super::ModelArgs;
 use crate::db::catalog::Run;
@@ -38,24 +38,52 @@ pub fn run_row(model: String, run: &Run) -> Vec<Cell> {
     ]
 }
 
+/// The rows of a refresh of several models; when `raise` and any model failed or was skipped, an error that lists
+/// them instead, so a scheduled job fails as `dbt run` does (every model that could refresh did, and committed).
+pub fn rows_or_error(runs: Vec<(String, Run)>, raise: bool) -> Result<Vec<Vec<Cell>>> {
+    let not_refreshed: Vec<String> = runs
+        .iter()
+        .filter(|(_, run)| run.mode == "failed" || run.mode == "skipped")
+        .map(|(name, run)| format!("{name} {}: {}", run.mode, run.reason.trim_start_matches("incremental: ")))
+        .collect();
+    if raise && !not_refreshed.is_empty() {
+        return Err(Error::usage(format!(
+            "{} of {} models were not refreshed: {}. The other models were refreshed; every result is in incremental_history(); pass raise_errors := false to get the results as rows instead of an error",
+            not_refreshed.len(),
+            runs.len(),
+            not_refreshed.join("; ")
+        )));
+    }
+    Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
+}
+
 pub struct Args {
     model: ModelArgs,
     upstream: bool,
+    raise_errors: bool,
 }
 
 impl SqlFunction for Refresh {
     type Args = Args;
     const NAME: &'static str = "incremental_refresh";
     const POSITIONAL: &'static [ParamType] = &[ParamType::Varchar];
-    const NAMED: &'static [(&'static str, ParamType)] =
-        &[("full_refresh", ParamType::Boolean), ("upstream", ParamType::Boolean), ("vars", ParamType::Any)];
+    const NAMED: &'static [(&'static str, ParamType)] = &[
+        ("full_refresh", ParamType::Any),
+        ("upstream", ParamType::Any),
+        ("raise_errors", ParamType::Any),
+        ("vars", ParamType::Any),
+    ];
 
     fn columns() -> Vec<(&'static str, ColType)> {
         RUN_COLUMNS.to_vec()
     }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        Ok(Args { model: ModelArgs::bind(params, caller, Self::NAME)?, upstream: params.flag("upstream", false) })
+        Ok(Args {
+            model: ModelArgs::bind(params, caller, Self::NAME)?,
+            upstream: params.flag("upstream", false)?,
+            raise_errors: params.flag("raise_errors", true)?,
+        })
     }
 
     fn run(args: &Args, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
@@ -71,7 +99,7 @@ impl SqlFunction for Refresh {
                 all.iter().position(|x| x.def.target == wanted).ok_or(Error::UnknownModel { model: m.name.clone() })?;
             let order = graph.order_from(&[root]).map_err(|cycle| db::cycle_error(&all, &cycle))?;
             let runs = s.refresh_in_order(&all, &graph, &order, |i| i == root && m.full_refresh, &m.settings);
-            Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
+            rows_or_error(runs, args.raise_errors)
         })
     }
 }

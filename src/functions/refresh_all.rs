@@ -1,6 +1,7 @@
-//! `incremental_refresh_all(full_refresh := false)`: every model, each after the models it reads.
+//! `incremental_refresh_all(full_refresh := false, raise_errors := true)`: every model, each after the models it
+//! reads; failures end the statement with an error once every other model has refreshed.
 
-use super::refresh::{run_row, RUN_COLUMNS};
+use super::refresh::{rows_or_error, RUN_COLUMNS};
 use crate::db::Settings;
 use crate::db::{self, Pool};
 use crate::error::Result;
@@ -10,6 +11,7 @@ pub struct RefreshAll;
 
 pub struct Args {
     full_refresh: bool,
+    raise_errors: bool,
     search_path: String,
     settings: Settings,
 }
@@ -19,7 +21,7 @@ impl SqlFunction for RefreshAll {
     const NAME: &'static str = "incremental_refresh_all";
     const POSITIONAL: &'static [ParamType] = &[];
     const NAMED: &'static [(&'static str, ParamType)] =
-        &[("full_refresh", ParamType::Boolean), ("vars", ParamType::Any)];
+        &[("full_refresh", ParamType::Any), ("raise_errors", ParamType::Any), ("vars", ParamType::Any)];
 
     fn columns() -> Vec<(&'static str, ColType)> {
         RUN_COLUMNS.to_vec()
@@ -27,7 +29,8 @@ impl SqlFunction for RefreshAll {
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
         Ok(Args {
-            full_refresh: params.flag("full_refresh", false),
+            full_refresh: params.flag("full_refresh", false)?,
+            raise_errors: params.flag("raise_errors", true)?,
             search_path: caller.search_path.clone(),
             settings: super::settings(params, caller)?,
         })
@@ -38,7 +41,7 @@ impl SqlFunction for RefreshAll {
             let (all, graph) = s.model_graph()?;
             let order = graph.order().map_err(|cycle| db::cycle_error(&all, &cycle))?;
             let runs = s.refresh_in_order(&all, &graph, &order, |_| args.full_refresh, &args.settings);
-            Ok(runs.into_iter().map(|(name, run)| run_row(name, &run)).collect())
+            rows_or_error(runs, args.raise_errors)
         })
     }
 }

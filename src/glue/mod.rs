@@ -31,6 +31,8 @@ pub struct Caller {
 /// The call's arguments; `None` where the caller passed NULL or left a named parameter out.
 #[derive(Debug, Default)]
 pub struct Params {
+    /// The SQL function the parameters were passed to, for error messages.
+    pub function: &'static str,
     pub positional: Vec<Option<ParamValue>>,
     pub named: HashMap<&'static str, ParamValue>,
 }
@@ -44,10 +46,19 @@ impl Params {
         self.named.get(name).map(|v| v.text())
     }
 
-    pub fn flag(&self, name: &str, default: bool) -> bool {
+    /// A named boolean; declared as ANY so that a wrong value gets an error naming the parameter, not a bare cast
+    /// error.
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool> {
         match self.named.get(name) {
-            Some(ParamValue::Bool(b)) => *b,
-            _ => default,
+            None => Ok(default),
+            Some(ParamValue::Bool(b)) => Ok(*b),
+            Some(ParamValue::Text(t)) if t.eq_ignore_ascii_case("true") => Ok(true),
+            Some(ParamValue::Text(t)) if t.eq_ignore_ascii_case("false") => Ok(false),
+            Some(other) => Err(Error::usage(format!(
+                "{}: {name} must be true or false, not {}; pass {name} := true or {name} := false",
+                self.function,
+                crate::quote::literal(&other.text())
+            ))),
         }
     }
 }
@@ -116,7 +127,7 @@ unsafe fn params_of<F: SqlFunction>(info: ffi::duckdb_bind_info) -> Params {
             named.insert(*name, v);
         }
     }
-    Params { positional, named }
+    Params { function: F::NAME, positional, named }
 }
 
 unsafe extern "C" fn bind<F: SqlFunction>(info: ffi::duckdb_bind_info) {
