@@ -11,6 +11,8 @@ pub struct Parsed {
     pub functions: Vec<String>,
     /// Byte offsets of the `@` of each `@name` DuckDB sees outside strings, names and comments, in order.
     pub placeholders: Vec<usize>,
+    /// The tables and views it reads by name, as written: catalog, schema and name, empty where not given.
+    pub tables: Vec<[String; 3]>,
 }
 
 /// Reads `json_serialize_sql(query)`; the error says, in the words a user reads, why the text is not one SELECT.
@@ -52,10 +54,28 @@ fn walk(node: &Value, out: &mut Parsed) {
                     _ => {}
                 }
             }
+            if map.get("type").and_then(Value::as_str) == Some("BASE_TABLE") {
+                let part = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+                let table = [part("catalog_name"), part("schema_name"), part("table_name")];
+                if !out.tables.contains(&table) {
+                    out.tables.push(table);
+                }
+            }
             map.values().for_each(|v| walk(v, out));
         }
         Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
         _ => {}
+    }
+}
+
+/// The query of a view, from the `CREATE VIEW` statement DuckDB keeps for it; None when the extension cannot read
+/// that statement.
+pub fn view_query(create_view: &str) -> Option<String> {
+    use sqlparser::ast::Statement;
+    let statements = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, create_view).ok()?;
+    match statements.as_slice() {
+        [Statement::CreateView(view)] => Some(view.query.to_string()),
+        _ => None,
     }
 }
 
@@ -132,6 +152,15 @@ mod tests {
             "it holds 2 statements; pass a single SELECT"
         );
         assert_eq!(parsed(r#"{"error":false,"statements":[]}"#).unwrap_err(), "it is empty; pass a SELECT statement");
+    }
+
+    #[test]
+    fn reads_the_query_of_a_view() {
+        assert_eq!(
+            view_query("CREATE VIEW v AS SELECT nextval('s') AS x FROM t;").unwrap(),
+            "SELECT nextval('s') AS x FROM t"
+        );
+        assert!(view_query("CREATE TABLE t (a INT)").is_none());
     }
 
     #[test]

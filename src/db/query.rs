@@ -3,9 +3,9 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use super::sql::scalar;
+use super::sql::{rows, scalar};
 use super::Session;
-use crate::analysis::statement::{parsed, refused_function, Parsed};
+use crate::analysis::statement::{parsed, refused_function, view_query, Parsed};
 use crate::error::{Error, Result};
 
 /// How the extension embeds a model's query in the statements it writes: on lines of its own, so a trailing
@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 pub fn wrapped(query: &str) -> String {
     format!("SELECT * FROM (\n{query}\n) AS q")
 }
+
+/// How many views and macros are followed for refused calls.
+const MAX_DEPTH: usize = 16;
 
 fn bad(model: &str, detail: String) -> Error {
     Error::BadQuery { model: model.to_string(), detail }
@@ -25,18 +28,71 @@ impl Session<'_> {
         parsed(&json.unwrap_or_default()).map_err(|detail| bad(model, detail))
     }
 
-    /// One SELECT as DuckDB reads it, also as the extension embeds it, calling no refused function.
+    /// One SELECT as DuckDB reads it, also as the extension embeds it, calling no refused function, directly or
+    /// through the views and macros it uses.
     fn parse_embeddable(&self, model: &str, sql: &str) -> Result<Parsed> {
         let parsed = self.parse(model, sql)?;
         self.parse(model, &wrapped(sql))
             .map_err(|_| bad(model, "it cannot be used as a subquery; pass a single SELECT statement".into()))?;
+        self.check_calls(model, &parsed, "", &mut Vec::new())?;
+        Ok(parsed)
+    }
+
+    /// Refuses a call of a refused function in `parsed` or in the definition of a view or macro it uses, followed to
+    /// a depth of `MAX_DEPTH`; `via` says through which views and macros, for the message.
+    fn check_calls(&self, model: &str, parsed: &Parsed, via: &str, seen: &mut Vec<String>) -> Result<()> {
         if let Some((f, why)) = parsed.functions.iter().find_map(|f| Some((f, refused_function(f)?))) {
             return Err(bad(
                 model,
-                format!("it calls {f}(), which a model's query may not call: {why}; remove the call"),
+                format!("it calls {f}(){via}, which a model's query may not call: {why}; remove the call"),
             ));
         }
-        Ok(parsed)
+        if seen.len() >= MAX_DEPTH {
+            return Ok(());
+        }
+        for (name, definition) in self.definitions_used(parsed)? {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name.clone());
+            // A definition DuckDB wrote itself; one its parser cannot read again is left to DuckDB's binder.
+            if let Ok(inner) = self.parse(model, &definition) {
+                self.check_calls(model, &inner, &format!("{via} through {name}"), seen)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The views and macros `parsed` uses, each with its definition as a query.
+    fn definitions_used(&self, parsed: &Parsed) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for f in &parsed.functions {
+            let found: Vec<(String, Option<String>)> = rows(
+                self.conn,
+                "SELECT function_type, macro_definition FROM duckdb_functions()
+                 WHERE lower(function_name) = ? AND function_type IN ('macro', 'table_macro')",
+                &[f],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            for (kind, definition) in found {
+                let query = match kind.as_str() {
+                    "table_macro" => definition.unwrap_or_default(),
+                    _ => format!("SELECT {}", definition.unwrap_or_default()),
+                };
+                out.push((format!("macro {f}"), query));
+            }
+        }
+        for [catalog, schema, name] in &parsed.tables {
+            let found: Vec<String> = rows(
+                self.conn,
+                "SELECT sql FROM duckdb_views() WHERE NOT internal AND lower(view_name) = lower(?)
+                 AND (? = '' OR lower(schema_name) = lower(?)) AND (? = '' OR lower(database_name) = lower(?))",
+                &[name, schema, schema, catalog, catalog],
+                |r| r.get(0),
+            )?;
+            out.extend(found.iter().filter_map(|sql| view_query(sql)).map(|q| (format!("view {name}"), q)));
+        }
+        Ok(out)
     }
 
     /// Checks a model's query as stored. Each `@name` the extension will replace is first replaced by a call of a
@@ -50,7 +106,14 @@ impl Session<'_> {
         );
         let expected = crate::placeholders::find(query).len();
         let marked = crate::placeholders::substitute(query, |_| Some(format!("{marker}()"))).unwrap_or_default();
-        let parsed = self.parse_embeddable(model, &marked)?;
+        // An error about the marked text would show the marker: the user's own text is parsed for the message.
+        let parsed = self.parse_embeddable(model, &marked).map_err(|e| match self.parse(model, query) {
+            Err(original) => original,
+            Ok(_) => match e {
+                Error::BadQuery { detail, .. } => bad(model, detail.replace(&format!("{marker}()"), "@placeholder")),
+                other => other,
+            },
+        })?;
         let seen = parsed.functions.iter().filter(|f| **f == marker).count();
         if seen != expected || !parsed.placeholders.is_empty() {
             return Err(bad(
