@@ -4,12 +4,12 @@ use duckdb::Connection;
 
 use super::sql::{batch, rows, sql_error};
 use crate::error::{Error, Result};
-use crate::model::{Column, ModelDef, SourceShape, TableIdentity, Target};
+use crate::model::{Column, ModelDef, Target};
 use crate::quote::qualified;
 
 pub const SCHEMA: &str = "_incremental";
 
-fn table(db: &str, name: &str) -> String {
+pub(super) fn table(db: &str, name: &str) -> String {
     qualified(&[db, SCHEMA, name])
 }
 
@@ -57,119 +57,7 @@ pub fn ensure(conn: &Connection, db: &str) -> Result<()> {
             history = table(db, "history"),
         ),
     )?;
-    ensure_source_shapes(conn, db)
-}
-
-/// The tables recording each model's table sources as the last refresh saw them: identity (one row per source;
-/// `instance`, `database_oid` and `table_oid` for a DuckDB table, `lake_table_uuid` for a DuckLake one, all NULL
-/// when unknown) and columns (one row per column). Created when missing, so a catalog made by an older version
-/// gains them at its next refresh.
-fn ensure_source_shapes(conn: &Connection, db: &str) -> Result<()> {
-    if has_source_shapes(conn, db)? {
-        return Ok(());
-    }
-    batch(
-        conn,
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {tables} (schema_name VARCHAR, table_name VARCHAR, source VARCHAR,
-               instance VARCHAR, database_oid BIGINT, table_oid BIGINT, lake_table_uuid UUID);
-             CREATE TABLE IF NOT EXISTS {columns} (schema_name VARCHAR, table_name VARCHAR, source VARCHAR,
-               position INTEGER, column_name VARCHAR, column_type VARCHAR);",
-            tables = table(db, "source_tables"),
-            columns = table(db, "source_columns"),
-        ),
-    )
-}
-
-fn has_source_shapes(conn: &Connection, db: &str) -> Result<bool> {
-    let n: Option<i64> = super::sql::scalar(
-        conn,
-        "SELECT count(*) FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND schema_name = ?
-         AND table_name IN ('source_tables', 'source_columns')",
-        &[&db, &SCHEMA],
-    )?;
-    Ok(n == Some(2))
-}
-
-/// The shapes of the model's table sources recorded at its last refresh; none in a catalog without the tables.
-pub fn recorded_shapes(conn: &Connection, target: &Target) -> Result<Vec<SourceShape>> {
-    let db = &target.database;
-    if !has_source_shapes(conn, db)? {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT source, instance, database_oid, table_oid, CAST(lake_table_uuid AS VARCHAR) FROM {}
-         WHERE {THIS_MODEL} ORDER BY source",
-        table(db, "source_tables")
-    );
-    let mut shapes = rows(conn, &sql, &[&target.schema, &target.table], |r| {
-        let identity = match (r.get::<_, Option<String>>(1)?, r.get(2)?, r.get(3)?, r.get(4)?) {
-            (Some(instance), Some(database_oid), Some(table_oid), _) => {
-                TableIdentity::Attached { instance, database_oid, table_oid }
-            }
-            (_, _, _, Some(table_uuid)) => TableIdentity::Lake { table_uuid },
-            _ => TableIdentity::Unknown,
-        };
-        Ok(SourceShape { relation: r.get(0)?, identity, columns: Vec::new() })
-    })?;
-    let sql = format!(
-        "SELECT source, column_name, column_type FROM {} WHERE {THIS_MODEL} ORDER BY source, position",
-        table(db, "source_columns")
-    );
-    let columns = rows(conn, &sql, &[&target.schema, &target.table], |r| {
-        Ok((r.get::<_, String>(0)?, Column { name: r.get(1)?, type_name: r.get(2)? }))
-    })?;
-    for (source, column) in columns {
-        if let Some(shape) = shapes.iter_mut().find(|s| s.relation == source) {
-            shape.columns.push(column);
-        }
-    }
-    Ok(shapes)
-}
-
-/// Replaces the model's recorded source shapes with `shapes`, as a refresh found them.
-pub fn save_source_shapes(conn: &Connection, target: &Target, shapes: &[SourceShape]) -> Result<()> {
-    ensure_source_shapes(conn, &target.database)?;
-    remove_source_shapes(conn, target)?;
-    let failed = |e| sql_error("recording the shapes of the sources", e);
-    let tables = table(&target.database, "source_tables");
-    let columns = table(&target.database, "source_columns");
-    for shape in shapes {
-        let (instance, database_oid, table_oid, uuid) = match &shape.identity {
-            TableIdentity::Attached { instance, database_oid, table_oid } => {
-                (Some(instance.as_str()), Some(*database_oid), Some(*table_oid), None)
-            }
-            TableIdentity::Lake { table_uuid } => (None, None, None, Some(table_uuid.as_str())),
-            TableIdentity::Unknown => (None, None, None, None),
-        };
-        conn.execute(
-            &format!("INSERT INTO {tables} VALUES (?, ?, ?, ?, ?, ?, CAST(? AS UUID))"),
-            duckdb::params![target.schema, target.table, shape.relation, instance, database_oid, table_oid, uuid],
-        )
-        .map_err(failed)?;
-        for (i, c) in shape.columns.iter().enumerate() {
-            conn.execute(
-                &format!("INSERT INTO {columns} VALUES (?, ?, ?, ?, ?, ?)"),
-                duckdb::params![target.schema, target.table, shape.relation, i as i64 + 1, c.name, c.type_name],
-            )
-            .map_err(failed)?;
-        }
-    }
-    Ok(())
-}
-
-fn remove_source_shapes(conn: &Connection, target: &Target) -> Result<()> {
-    if !has_source_shapes(conn, &target.database)? {
-        return Ok(());
-    }
-    for name in ["source_tables", "source_columns"] {
-        conn.execute(
-            &format!("DELETE FROM {} WHERE {THIS_MODEL}", table(&target.database, name)),
-            duckdb::params![target.schema, target.table],
-        )
-        .map_err(|e| sql_error("removing the recorded shapes of the sources", e))?;
-    }
-    Ok(())
+    super::shapes::ensure(conn, db)
 }
 
 /// Databases that hold a model catalog.
@@ -192,7 +80,7 @@ fn catalog_database(conn: &Connection, db: &str) -> Result<Option<String>> {
 }
 
 /// Matches one model's rows, bound to its schema and table name; names compare case-insensitively, as in DuckDB.
-const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
+pub(super) const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
 
 const STORED_COLUMNS: &str =
     "definition, built, watermark, rebuild_reason, epoch_us(last_refresh_at), last_mode, status";
@@ -312,7 +200,7 @@ pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
         )
         .map_err(|e| sql_error("removing the model", e))?;
     }
-    remove_source_shapes(conn, target)
+    super::shapes::remove(conn, target)
 }
 
 /// A table or view found at a model's name.

@@ -110,7 +110,7 @@ impl Session<'_> {
             error: None,
         };
         catalog::save_refresh(self.conn, &stored.def.target, &run)?;
-        catalog::save_source_shapes(self.conn, &stored.def.target, &state.source_shapes)?;
+        super::shapes::save(self.conn, &stored.def.target, &state.source_shapes)?;
         Ok((stored.def.name(), run))
     }
 
