@@ -251,4 +251,46 @@ pub struct ModelState {
     pub rebuild_reason: Option<String>,
     /// The tables in the catalog schema of the model's database: snapshot copies and change logs.
     pub kept_tables: Vec<String>,
+    /// The declared table sources (watermark and snapshot) as the database describes them now; a source that
+    /// cannot be described (dropped) is left out, and the refresh then fails binding its query.
+    pub source_shapes: Vec<SourceShape>,
+    /// The same, as recorded at the last successful refresh; empty when none was recorded.
+    pub recorded_shapes: Vec<SourceShape>,
+}
+
+/// A declared source table's identity and columns in order, recorded at every refresh to see what changed since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceShape {
+    /// The relation as the query names it (`Source::relation`).
+    pub relation: String,
+    pub identity: TableIdentity,
+    pub columns: Vec<Column>,
+}
+
+/// What tells a table from one dropped and created again under its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableIdentity {
+    /// A table of a DuckDB database: DuckDB keeps its oid across ALTER TABLE and gives a new one to a table created
+    /// again, but numbers every table afresh each time a database is attached, so two oids compare only when read
+    /// in the same attachment: the same extension load (`instance`) and the same `database_oid`.
+    Attached { instance: String, database_oid: i64, table_oid: i64 },
+    /// A DuckLake table: its `table_uuid`, kept across ALTER TABLE and reopening, new for a table created again
+    /// (DuckLake gives a table a new oid at every schema change, so its oid tells nothing).
+    Lake { table_uuid: String },
+    /// A view, or a table whose identity cannot be read: only its columns are compared.
+    Unknown,
+}
+
+impl TableIdentity {
+    /// True when both identities are known, comparable and different: the table was dropped and created again.
+    pub fn replaced_by(&self, now: &TableIdentity) -> bool {
+        match (self, now) {
+            (
+                TableIdentity::Attached { instance: i1, database_oid: d1, table_oid: t1 },
+                TableIdentity::Attached { instance: i2, database_oid: d2, table_oid: t2 },
+            ) => i1 == i2 && d1 == d2 && t1 != t2,
+            (TableIdentity::Lake { table_uuid: a }, TableIdentity::Lake { table_uuid: b }) => a != b,
+            _ => false,
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Golden files for the planner: model definition and state in, mode, reason and SQL out.
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
-use incremental::model::{Column, Lookback, ModelDef, ModelState, Source, Strategy, Target, TimeKind};
+use incremental::model::{
+    Column, Lookback, ModelDef, ModelState, Source, SourceShape, Strategy, TableIdentity, Target, TimeKind,
+};
 use incremental::placeholders::Vars;
 use incremental::planner::{self, Plan};
 
@@ -41,6 +43,8 @@ fn built(watermark: &str) -> ModelState {
         watermark: Some(watermark.into()),
         rebuild_reason: None,
         kept_tables: Vec::new(),
+        source_shapes: Vec::new(),
+        recorded_shapes: Vec::new(),
     }
 }
 
@@ -113,6 +117,47 @@ fn keeping(watermark: &str, names: &[&str]) -> ModelState {
     ModelState { kept_tables: names.iter().map(|n| n.to_string()).collect(), ..built(watermark) }
 }
 
+/// A DuckDB table's identity as read in extension load `instance`.
+fn oid(instance: &str, table_oid: i64) -> TableIdentity {
+    TableIdentity::Attached { instance: instance.into(), database_oid: 7, table_oid }
+}
+
+fn shape(relation: &str, identity: TableIdentity, columns: &[(&str, &str)]) -> SourceShape {
+    SourceShape { relation: relation.into(), identity, columns: columns.iter().map(|(n, t)| col(n, t)).collect() }
+}
+
+/// The state of a built model whose sources had `then` at the last refresh and have `now`.
+fn shaped(state: ModelState, then: Vec<SourceShape>, now: Vec<SourceShape>) -> ModelState {
+    ModelState { recorded_shapes: then, source_shapes: now, ..state }
+}
+
+/// The summary's sources, unchanged since the last refresh.
+fn summary_shapes(state: ModelState) -> ModelState {
+    let cols =
+        [("customer_id", "INTEGER"), ("product_id", "INTEGER"), ("order_id", "BIGINT"), ("updated_at", "TIMESTAMP")];
+    let products = [("product_id", "INTEGER"), ("name", "VARCHAR"), ("updated_at", "TIMESTAMP")];
+    let both = vec![shape("orders", oid("a", 10), &cols), shape("shop.main.products", oid("a", 11), &products)];
+    shaped(state, both.clone(), both)
+}
+
+/// Totals per customer over `orders` declared `'snapshot'`, with its copy kept.
+fn snapshot_def() -> ModelDef {
+    ModelDef {
+        query: "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id".into(),
+        unique_key: vec!["customer_id".into()],
+        columns: vec![col("customer_id", "INTEGER"), col("total", "HUGEINT")],
+        sources: vec![Source { relation: "orders".into(), column: "snapshot".into(), type_name: None, upstream: None }],
+        ..summary_def(SUMMARY)
+    }
+}
+
+/// The snapshot model's state: `orders` had (customer_id, amount, note) and now has `now`, same table.
+fn snapshot_state(now: &[(&str, &str)]) -> ModelState {
+    let then = [("customer_id", "INTEGER"), ("amount", "INTEGER"), ("note", "VARCHAR")];
+    let kept = keeping("{}", &["snapshot of orders for main.stg_orders"]);
+    shaped(kept, vec![shape("orders", oid("a", 10), &then)], vec![shape("orders", oid("a", 10), now)])
+}
+
 const STG_LOG: &str = r#"changes of "main"."stg_orders" for "main"."daily""#;
 const DAILY_LOG: &str = r#"changes of "main"."daily" for "main"."weekly""#;
 
@@ -162,6 +207,13 @@ fn cases() -> Vec<(&'static str, Plan)> {
         col("orders_to_date", "HUGEINT"),
         col("largest_to_date", "DECIMAL(10,2)"),
     ];
+    let appended =
+        snapshot_state(&[("customer_id", "INTEGER"), ("amount", "INTEGER"), ("note", "VARCHAR"), ("extra", "DATE")]);
+    let unread_dropped = [("customer_id", "INTEGER"), ("amount", "INTEGER")];
+    let moved = [("amount", "INTEGER"), ("note", "VARCHAR"), ("customer_id", "INTEGER")];
+    let retyped = [("customer_id", "INTEGER"), ("amount", "BIGINT"), ("note", "VARCHAR")];
+    let mut recreated = summary_shapes(built(marks));
+    recreated.source_shapes[0].identity = oid("a", 12);
     let mut redefined = built("2024-03-01");
     redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
     redefined.columns_match = false;
@@ -187,9 +239,9 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("placeholders_first_build", planner::plan(&placeheld, &ModelState::default(), false, &region).unwrap()),
         ("placeholders_window", planner::plan(&placeheld, &built("2024-03-10"), false, &region).unwrap()),
         ("sources_first_build", plan(&summary_def(SUMMARY), &ModelState::default(), false)),
-        ("sources_join_summary", plan(&summary_def(SUMMARY), &built(marks), false)),
-        ("sources_dedup_partitions", plan(&dedup_by_source, &built(marks), false)),
-        ("sources_source_was_empty", plan(&summary_def(SUMMARY), &one_source_empty, false)),
+        ("sources_join_summary", plan(&summary_def(SUMMARY), &summary_shapes(built(marks)), false)),
+        ("sources_dedup_partitions", plan(&dedup_by_source, &summary_shapes(built(marks)), false)),
+        ("sources_source_was_empty", plan(&summary_def(SUMMARY), &summary_shapes(one_source_empty.clone()), false)),
         ("changes_read_and_recorded", plan(&daily_def(), &keeping("{}", &[STG_LOG, DAILY_LOG, "models"]), false)),
         ("changes_log_lost", plan(&daily_def(), &keeping("{}", &[DAILY_LOG]), false)),
         ("changes_fold_counts", plan(&folding, &keeping("{}", &[STG_LOG]), false)),
@@ -212,11 +264,17 @@ fn cases() -> Vec<(&'static str, Plan)> {
                 false,
             ),
         ),
+        ("shapes_snapshot_column_appended", plan(&snapshot_def(), &appended, false)),
+        ("shapes_snapshot_unread_column_dropped", plan(&snapshot_def(), &snapshot_state(&unread_dropped), false)),
+        ("shapes_snapshot_column_moved", plan(&snapshot_def(), &snapshot_state(&moved), false)),
+        ("shapes_snapshot_column_retyped", plan(&snapshot_def(), &snapshot_state(&retyped), false)),
+        ("shapes_watermark_source_recreated", plan(&summary_def(SUMMARY), &recreated, false)),
+        ("shapes_not_recorded", plan(&summary_def(SUMMARY), &built(marks), false)),
         (
             "sources_query_not_by_key",
             plan(
                 &summary_def("SELECT customer_id, product_id, name FROM orders UNION SELECT 1, 2, 'x'"),
-                &built(marks),
+                &summary_shapes(built(marks)),
                 false,
             ),
         ),

@@ -5,6 +5,7 @@ mod dedup;
 mod fold;
 mod key_checks;
 mod keys;
+mod reads;
 mod running;
 pub mod statement;
 mod unique;
@@ -12,6 +13,7 @@ mod unique;
 pub use dedup::push_below_dedup;
 pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
+pub use reads::{read_columns, ReadColumns};
 pub use running::{running, Combine, Running};
 pub use unique::unique_by_shape;
 

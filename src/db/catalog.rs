@@ -13,7 +13,7 @@ use crate::quote::qualified;
 
 pub const SCHEMA: &str = "_incremental";
 
-fn table(db: &str, name: &str) -> String {
+pub(super) fn table(db: &str, name: &str) -> String {
     qualified(&[db, SCHEMA, name])
 }
 
@@ -60,7 +60,8 @@ pub fn ensure(conn: &Connection, db: &str) -> Result<()> {
             models = table(db, "models"),
             history = table(db, "history"),
         ),
-    )
+    )?;
+    super::shapes::ensure(conn, db)
 }
 
 /// Databases that hold a model catalog.
@@ -83,7 +84,7 @@ fn catalog_database(conn: &Connection, db: &str) -> Result<Option<String>> {
 }
 
 /// Matches one model's rows, bound to its schema and table name; names compare case-insensitively, as in DuckDB.
-const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
+pub(super) const THIS_MODEL: &str = "lower(schema_name) = lower(?) AND lower(table_name) = lower(?)";
 
 const STORED_COLUMNS: &str =
     "definition, built, watermark, rebuild_reason, epoch_us(last_refresh_at), last_mode, status";
@@ -218,7 +219,7 @@ pub fn remove(conn: &Connection, target: &Target) -> Result<()> {
         )
         .map_err(|e| sql_error("removing the model", e))?;
     }
-    Ok(())
+    super::shapes::remove(conn, target)
 }
 
 /// A table or view found at a model's name.

@@ -6,6 +6,7 @@ mod graph;
 mod pool;
 mod query;
 mod refresh;
+mod shapes;
 mod sources;
 mod sql;
 
@@ -26,12 +27,13 @@ use catalog::Stored;
 pub struct Session<'a> {
     pub conn: &'a Connection,
     locks: &'a pool::ModelLocks,
+    instance: &'a str,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's.
 pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
     pool.with(|conn| {
-        let s = Session { conn, locks: &pool.locks };
+        let s = Session { conn, locks: &pool.locks, instance: &pool.instance };
         s.use_search_path(search_path)?;
         f(&s)
     })
@@ -192,6 +194,8 @@ impl Session<'_> {
             watermark: stored.watermark.clone(),
             rebuild_reason: stored.rebuild_reason.clone(),
             kept_tables: catalog::kept_tables(self.conn, &def.target.database)?,
+            source_shapes: self.source_shapes(def)?,
+            recorded_shapes: shapes::recorded(self.conn, &def.target)?,
         })
     }
 

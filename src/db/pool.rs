@@ -23,6 +23,9 @@ pub struct Pool {
     closed: AtomicBool,
     last_used: Mutex<Instant>,
     pub locks: ModelLocks,
+    /// A random id of this load of the extension, that is of this database instance: DuckDB numbers tables afresh
+    /// in every instance, so a table oid recorded with it is compared only with oids read under the same id.
+    pub instance: String,
 }
 
 /// Models being refreshed in this process: a second refresh of the same model waits for the first instead of
@@ -66,6 +69,7 @@ impl Pool {
     /// `db` must be the database handle DuckDB passed to the entrypoint.
     pub unsafe fn open(db: ffi::duckdb_database) -> Result<Pool> {
         let first = Connection::open_from_raw(db.cast()).map_err(|e| sql_error("opening a connection", e))?;
+        let instance = super::sql::scalar::<String>(&first, "SELECT CAST(uuid() AS VARCHAR)", &[])?.unwrap_or_default();
         let mut conns = Vec::with_capacity(POOL_SIZE);
         for _ in 1..POOL_SIZE {
             conns.push(first.try_clone().map_err(|e| sql_error("opening a connection", e))?);
@@ -77,6 +81,7 @@ impl Pool {
             closed: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
             locks: ModelLocks::default(),
+            instance,
         })
     }
 

@@ -113,6 +113,7 @@ impl Session<'_> {
             error: None,
         };
         catalog::save_refresh(self.conn, &stored.def.target, &run)?;
+        super::shapes::save(self.conn, &stored.def.target, &state.source_shapes)?;
         Ok((stored.def.name(), run))
     }
 

@@ -8,6 +8,7 @@ use super::changes::{Recorder, DIFF};
 use super::fold;
 use super::render::{self, KEYS};
 use super::running;
+use super::shapes::Decision;
 use super::window::share;
 use super::{CostCheck, Step};
 use crate::analysis::SourceRows;
@@ -41,16 +42,18 @@ pub fn lost(def: &ModelDef, state: &ModelState) -> Option<String> {
 }
 
 /// The source's changed rows: beyond its watermark (every row when none is stored: the source was empty); for a
-/// snapshot source, the rows that differ from the copy, in their new and their old version; for a model, the rows
-/// its refreshes deleted and inserted since.
-fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>) -> String {
+/// snapshot source, the rows that differ from the copy, in their new and their old version, compared on the
+/// recorded columns by name (a set operation pairs columns by position, so a column dropped and added again, or
+/// added at the end, would pair wrong or fail); for a model, the rows its refreshes deleted and inserted since.
+fn changed_rows(def: &ModelDef, s: &Source, marks: &BTreeMap<String, String>, shapes: &Decision) -> String {
     let rel = s.sql_name();
     match (s.is_snapshot(), s.kept_table(&def.target)) {
         (true, Some(copy)) => {
+            let cols = shapes.compared(&s.relation);
             return format!(
-                "SELECT * FROM (SELECT * FROM {rel} EXCEPT ALL SELECT * FROM {copy}) UNION ALL \
-                 SELECT * FROM (SELECT * FROM {copy} EXCEPT ALL SELECT * FROM {rel})"
-            )
+                "SELECT * FROM (SELECT {cols} FROM {rel} EXCEPT ALL SELECT {cols} FROM {copy}) UNION ALL \
+                 SELECT * FROM (SELECT {cols} FROM {copy} EXCEPT ALL SELECT {cols} FROM {rel})"
+            );
         }
         (false, Some(log)) => return format!("SELECT * EXCLUDE ({}) FROM {log}", ident(DIFF)),
         _ => {}
@@ -73,14 +76,15 @@ fn since(def: &ModelDef, s: &Source, wm: &str) -> String {
 /// Steps recording where each source now is: its newest change value (the stored one when nothing changed), a
 /// fresh copy of a snapshot source, or the upstream model's log emptied (created afresh by a `full` build, with the
 /// upstream table's columns).
-pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full: bool) -> Vec<Step> {
+pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full: bool, shapes: &Decision) -> Vec<Step> {
     def.sources
         .iter()
         .map(|s| {
             let rel = s.sql_name();
             match (s.is_snapshot(), s.kept_table(&def.target)) {
                 (true, Some(copy)) => {
-                    return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {rel}"));
+                    let cols = shapes.copied(&s.relation);
+                    return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT {cols} FROM {rel}"));
                 }
                 (false, Some(log)) if full => {
                     return Step::Run(format!(
@@ -97,24 +101,25 @@ pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full:
                 Some(wm) => format!("greatest(coalesce({newest}, {wm}), {wm})", wm = typed(s, wm)),
                 None => newest,
             };
-            let sql = format!("SELECT CAST({value} AS VARCHAR) FROM ({}) AS s", changed_rows(def, s, marks));
+            let sql = format!("SELECT CAST({value} AS VARCHAR) FROM ({}) AS s", changed_rows(def, s, marks, shapes));
             Step::SourceWatermark(s.relation.clone(), sql)
         })
         .collect()
 }
 
 /// A query answering `true` when any source has a changed row.
-pub fn probe(def: &ModelDef, marks: &BTreeMap<String, String>) -> String {
-    let any = def.sources.iter().map(|s| format!("EXISTS ({})", changed_rows(def, s, marks))).collect::<Vec<_>>();
+pub fn probe(def: &ModelDef, marks: &BTreeMap<String, String>, shapes: &Decision) -> String {
+    let any =
+        def.sources.iter().map(|s| format!("EXISTS ({})", changed_rows(def, s, marks, shapes))).collect::<Vec<_>>();
     format!("SELECT {}", any.join(" OR "))
 }
 
 /// The largest share of a source's rows that changed, against `incremental_full_fraction`.
-pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -> CostCheck {
+pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, shapes: &Decision, full: Vec<Step>) -> CostCheck {
     let shares = def
         .sources
         .iter()
-        .map(|s| format!("({})", share(&format!("({})", changed_rows(def, s, marks)), &s.sql_name())))
+        .map(|s| format!("({})", share(&format!("({})", changed_rows(def, s, marks, shapes)), &s.sql_name())))
         .collect::<Vec<_>>();
     let sql = match shares.as_slice() {
         [one] => format!("SELECT {one}"),
@@ -125,16 +130,23 @@ pub fn cost(def: &ModelDef, marks: &BTreeMap<String, String>, full: Vec<Step>) -
 
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way, with what the reason should add: a
 /// query over one model's changes whose outputs are counts folds them (see `fold`).
-pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
+pub fn steps(
+    def: &ModelDef,
+    marks: &BTreeMap<String, String>,
+    shapes: &Decision,
+    rec: &Recorder,
+) -> Result<(Vec<Step>, String), String> {
     let named: Vec<SourceRows> = def
         .sources
         .iter()
         .map(|s| SourceRows {
             name: s.relation.clone(),
-            changed: changed_rows(def, s, marks),
-            widened: s
-                .kept_table(&def.target)
-                .map(|_| format!("SELECT * FROM {} UNION ALL {}", s.sql_name(), changed_rows(def, s, marks))),
+            changed: changed_rows(def, s, marks, shapes),
+            widened: s.kept_table(&def.target).map(|_| {
+                // The same columns as the changed rows: a snapshot's are compared on its recorded columns.
+                let cols = if s.is_snapshot() { shapes.compared(&s.relation) } else { "*".into() };
+                format!("SELECT {cols} FROM {} UNION ALL {}", s.sql_name(), changed_rows(def, s, marks, shapes))
+            }),
         })
         .collect();
     let keyed = crate::analysis::keyed(&def.query, &def.unique_key, &named, KEYS)?;
@@ -165,6 +177,6 @@ pub fn steps(def: &ModelDef, marks: &BTreeMap<String, String>, rec: &Recorder) -
         }
         (None, None) => (render::by_keys(def, discover, &keyed.restricted, rec), String::new()),
     };
-    steps.extend(source_watermarks(def, marks, false));
+    steps.extend(source_watermarks(def, marks, false, shapes));
     Ok((steps, how))
 }

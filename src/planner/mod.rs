@@ -5,6 +5,7 @@ mod fold;
 mod keys;
 mod render;
 mod running;
+mod shapes;
 mod values;
 mod window;
 
@@ -15,6 +16,7 @@ use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
 pub use keys::{lost, stored_watermarks};
+pub use shapes::{Change, Decision};
 pub use values::fill;
 
 pub use window::Window;
@@ -126,6 +128,10 @@ pub struct CostCheck {
 
 /// Decides the mode of the next refresh and renders its statements, with the query's placeholders filled.
 pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars) -> Result<Plan> {
+    let shapes = match def.sources.is_empty() || !state.built || !state.table_exists {
+        true => shapes::for_full_build(def, state),
+        false => shapes::decide(def, state),
+    };
     let full_reason = if !state.built || !state.table_exists {
         Some("first build: the table does not exist yet".to_string())
     } else if full_refresh {
@@ -133,6 +139,8 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     } else if let Some(why) = &state.rebuild_reason {
         Some(why.clone())
     } else if let Some(why) = keys::lost(def, state) {
+        Some(why)
+    } else if let Some(why) = shapes.reason() {
         Some(why)
     } else if def.strategy == Strategy::Full {
         Some(def.strategy_reason.clone())
@@ -146,7 +154,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     let rec = changes::Recorder::new(def, state);
     let full_steps = |def: &ModelDef| {
         let mut steps = render::full(def, state, &rec);
-        steps.extend(keys::source_watermarks(def, &BTreeMap::new(), true));
+        steps.extend(keys::source_watermarks(def, &BTreeMap::new(), true, &shapes::for_full_build(def, state)));
         steps
     };
     let records = match (rec.count(), full_reason.is_some() && !(state.table_exists && state.columns_match)) {
@@ -177,13 +185,13 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
             def.strategy_reason,
             def.sources.iter().map(how).collect::<Vec<_>>().join(", ")
         );
-        return match keys::steps(&def, &marks, &rec) {
+        return match keys::steps(&def, &marks, &shapes, &rec) {
             Ok((steps, how)) => Ok(Plan {
                 mode: Mode::Incremental,
                 strategy: def.strategy,
                 reason: reason + &how + &records,
-                probe: Some(keys::probe(&def, &marks)),
-                cost: Some(keys::cost(&def, &marks, full_steps(&def))),
+                probe: Some(keys::probe(&def, &marks, &shapes)),
+                cost: Some(keys::cost(&def, &marks, &shapes, full_steps(&def))),
                 steps,
             }),
             Err(why) => Ok(Plan {

@@ -56,3 +56,33 @@ def test_models_in_ducklake_refresh_incrementally_and_persist(tmp_path):
     models = con.execute("SELECT name, database, watermark, status FROM incremental_models() ORDER BY name").fetchall()
     assert models == [("daily", "lake", "2024-01-11", "ok"), ("orders_copy", "lake", None, "ok")]
     assert con.execute("SELECT rows_inserted, rows_updated, rows_deleted FROM incremental_refresh('daily')").fetchall() == [(0, 0, 0)]
+
+
+def test_ducklake_source_dropped_and_created_again_is_seen_after_reopening(tmp_path):
+    # DuckLake gives a table a new oid at every ALTER and every reopen; its table_uuid tells a table created again.
+    con = open_lake(tmp_path)
+    con.execute("CREATE TABLE ev AS SELECT i AS k, i * 10 AS v, i AS ts FROM range(1, 4) t(i)")
+    con.execute("CALL incremental_create('latest', 'SELECT k, max(v) AS v FROM ev GROUP BY k', unique_key := 'k', sources := {'ev': 'ts'})")
+    assert con.execute("SELECT mode FROM incremental_refresh('latest')").fetchall() == [("full",)]
+    con.execute("ALTER TABLE ev ADD COLUMN note VARCHAR")
+    con.execute("INSERT INTO ev VALUES (4, 40, 4, 'x')")
+    assert con.execute("SELECT mode, rows_inserted FROM incremental_refresh('latest')").fetchall() == [("incremental", 1)]
+    con.close()
+    del con
+    gc.collect()
+    time.sleep(0.2)
+
+    con = open_lake(tmp_path)
+    assert con.execute("SELECT mode FROM incremental_refresh('latest')").fetchall() == [("noop",)]
+    con.execute("DROP TABLE ev")
+    con.execute("CREATE TABLE ev AS SELECT 1::BIGINT AS k, 11::BIGINT AS v, 1::BIGINT AS ts, 'y' AS note")
+    con.close()
+    del con
+    gc.collect()
+    time.sleep(0.2)
+
+    con = open_lake(tmp_path)
+    got = con.execute("SELECT mode, reason, rows_deleted FROM incremental_refresh('latest')").fetchall()
+    assert got == [("full", "source ev changed since the last refresh: it was dropped and created again, so the model is rebuilt", 3)]
+    assert con.execute("SELECT ok FROM incremental_verify('latest')").fetchall() == [(True,)]
+    con.close()
