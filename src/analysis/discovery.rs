@@ -8,11 +8,12 @@
 //!   discovery is `SELECT DISTINCT <keys> FROM (<changed rows>) AS <alias>`, no joins and no filters. A key a row
 //!   leaves by a change of the key's own columns is in reach only when the old version is among the changed rows
 //!   (`'snapshot'`, `'changes'`).
-//! - Otherwise a key comes from another table through the joins, which stay, each reduced to its conditions linking
-//!   two tables; the WHERE keeps only such conditions too, so `CROSS JOIN ... WHERE a.x = b.y` stays a join. Every
-//!   dropped condition only widens the rows joined, so the keys found are a superset. A condition kept is evaluated
-//!   on the new versions: a row whose old version met it and whose new one does not is out of reach unless its old
-//!   version is among the changed rows, the reason a watermark source's columns in such conditions must not change.
+//! - Otherwise a key comes from another table through the joins, which stay, each reduced to its equalities linking
+//!   two tables (`p.id = o.p`, and USING); the WHERE keeps only such equalities too, so `CROSS JOIN ... WHERE a.x =
+//!   b.y` stays a join. Every dropped condition only widens the rows joined, so the keys found are a superset. An
+//!   equality kept is evaluated on the new versions: a row whose old version met it and whose new one does not is
+//!   out of reach unless its old version is among the changed rows, the reason a watermark source's columns in such
+//!   equalities must not change in place.
 //!
 //! Recomputing a key that no row reaches any more is exact: the key's rows are deleted and the query gives none.
 
@@ -88,11 +89,18 @@ fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
     }
 }
 
-/// The conjuncts of `expr` that read columns of two relations or more, AND-ed again; None when there is none.
+/// The conjuncts of `expr` that are equalities reading columns of two relations or more (`p.id = o.p`), AND-ed
+/// again; None when there is none. Other conditions between tables (`o.ts < p.valid_to`) are left out too: they
+/// would add their columns to those a watermark source must not change in place, and the equalities bound the rows
+/// joined as well.
 fn linking(expr: &Expr, aliases: &[String]) -> Option<Expr> {
     let mut all = Vec::new();
     conjuncts(expr, &mut all);
-    all.into_iter().filter(|c| relations_read(c, aliases).len() >= 2).reduce(|left, right| Expr::BinaryOp {
+    let equality = |c: &Expr| {
+        matches!(c, Expr::BinaryOp { op: BinaryOperator::Eq, .. } | Expr::IsNotDistinctFrom(..))
+            && relations_read(c, aliases).len() >= 2
+    };
+    all.into_iter().filter(equality).reduce(|left, right| Expr::BinaryOp {
         left: Box::new(left),
         op: BinaryOperator::And,
         right: Box::new(right),

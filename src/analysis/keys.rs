@@ -266,6 +266,13 @@ mod tests {
                 "SELECT DISTINCT o.id AS id FROM o LEFT JOIN p ON true CROSS JOIN (SELECT * FROM changed_q) AS q WHERE q.id = o.q",
             ]
         );
+        // A range between the tables is no equality: it is left out, the equality bounds the rows joined.
+        let q = "SELECT p.region, count(*) AS n FROM o JOIN p ON o.pid = p.id AND o.ts >= p.valid_from \
+                 AND o.ts < p.valid_to GROUP BY p.region";
+        assert_eq!(
+            discoveries(q, &["region"], &[("o", false), ("p", false)])[0],
+            "SELECT DISTINCT p.region AS region FROM (SELECT * FROM changed_o) AS o JOIN p ON o.pid = p.id"
+        );
         // A bare key column in a join cannot be placed on one side: both discoveries keep the join (USING links).
         let q = "SELECT k, count(*) AS n FROM o JOIN p USING (k) WHERE flag GROUP BY k";
         for d in discoveries(q, &["k"], &[("o", false), ("p", false)]) {

@@ -73,7 +73,7 @@ class Stream:
             self.orders += 1
             status = rng.choice(["ok", "ok", "ok", "void"])
             deleted = "true" if rng.random() < 0.1 else "false"
-            rows.append(f"({self.orders}, {rng.randint(1, 8)}, {rng.randint(1, PRODUCTS)}, {rng.randint(1, 20)}, "
+            rows.append(f"({self.orders}, {rng.randint(1, 25)}, {rng.randint(1, PRODUCTS)}, {rng.randint(1, 20)}, "
                         f"{lit(status)}, {deleted}, {at})")
         if rows:
             stmts.append(f"INSERT INTO orders VALUES {', '.join(rows)}")
