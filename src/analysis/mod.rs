@@ -2,6 +2,7 @@
 
 mod aggregates;
 mod dedup;
+mod discovery;
 mod fold;
 mod key_checks;
 mod keys;

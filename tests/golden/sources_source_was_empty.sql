@@ -9,7 +9,7 @@ SELECT EXISTS (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:0
 SELECT greatest((SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP))), (SELECT count(*) AS n FROM "orders")), (SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * FROM "shop"."main"."products")), (SELECT count(*) AS n FROM "shop"."main"."products")));
 
 -- step 1 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT DISTINCT o.customer_id AS customer_id, o.product_id AS product_id FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS o LEFT JOIN shop.main.products AS p ON p.product_id = o.product_id
+CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT DISTINCT o.customer_id AS customer_id, o.product_id AS product_id FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS o
 UNION
 SELECT DISTINCT o.customer_id AS customer_id, o.product_id AS product_id FROM orders AS o INNER JOIN (SELECT * FROM "shop"."main"."products") AS p ON p.product_id = o.product_id;
 

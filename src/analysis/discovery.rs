@@ -1,0 +1,165 @@
+//! The keys a source's changed rows reach, whatever the query's filters say about their new version.
+//!
+//! A watermark source shows a changed row in its new version only: a row soft-deleted (`is_deleted = true`), moved
+//! out of a `WHERE`, or moved to a dimension row that an `ON ... AND p.active` rejects passes no filter any more, yet
+//! the key it left must be recomputed. So no filter decides which keys a changed row reaches:
+//! - When every key expression reads only the changed table's columns, a row's key is a function of the row alone:
+//!   the output rows of key k depend only on that table's rows with key k (the key check made sure of it), so the
+//!   discovery is `SELECT DISTINCT <keys> FROM (<changed rows>) AS <alias>`, no joins and no filters. A key a row
+//!   leaves by a change of the key's own columns is in reach only when the old version is among the changed rows
+//!   (`'snapshot'`, `'changes'`).
+//! - Otherwise a key comes from another table through the joins, which stay, each reduced to its equalities linking
+//!   two tables (`p.id = o.p`, and USING); the WHERE keeps only such equalities too, so `CROSS JOIN ... WHERE a.x =
+//!   b.y` stays a join. Every dropped condition only widens the rows joined, so the keys found are a superset. An
+//!   equality kept is evaluated on the new versions: a row whose old version met it and whose new one does not is
+//!   out of reach unless its old version is among the changed rows, the reason a watermark source's columns in such
+//!   equalities must not change in place.
+//!
+//! Recomputing a key that no row reaches any more is exact: the key's rows are deleted and the query gives none.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_expressions, BinaryOperator, Distinct, Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, Select,
+    SelectItem, Statement, TableFactor, Value,
+};
+
+use super::keys::{render, replace_factor, SourceRows};
+
+/// The alias each relation of the FROM clause answers to (lowercase): the one written, or the table's last name part.
+fn aliases(select: &Select) -> Vec<String> {
+    let Some(from) = select.from.first() else { return Vec::new() };
+    std::iter::once(&from.relation)
+        .chain(from.joins.iter().map(|j| &j.relation))
+        .map(|factor| match factor {
+            TableFactor::Table { name, alias, .. } => alias
+                .as_ref()
+                .map(|a| a.name.value.to_lowercase())
+                .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()))
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+/// The relation a column reference names by its qualifier (`o.c`, `o.s.field`, `main.o.c`), if any.
+fn qualifier(parts: &[Ident], aliases: &[String]) -> Option<usize> {
+    if parts.len() < 2 {
+        return None;
+    }
+    let find = |p: &Ident| aliases.iter().position(|a| *a == p.value.to_lowercase());
+    find(&parts[0]).or_else(|| find(&parts[parts.len() - 2]))
+}
+
+/// True when `expr` reads columns of relation `position` only: qualified with its alias first, or bare in a query of
+/// one relation.
+fn reads_only(expr: &Expr, position: usize, aliases: &[String]) -> bool {
+    let alone = aliases.len() == 1;
+    let own = |parts: &[Ident]| parts.first().is_some_and(|p| p.value.to_lowercase() == aliases[position]);
+    let found = visit_expressions(expr, |e| match e {
+        Expr::Identifier(_) if !alone => ControlFlow::Break(()),
+        Expr::CompoundIdentifier(parts) if !alone && !own(parts) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    found.is_continue()
+}
+
+/// The relations a condition's qualified columns name, each once.
+fn relations_read(expr: &Expr, aliases: &[String]) -> Vec<usize> {
+    let mut read = Vec::new();
+    let _ = visit_expressions(expr, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let Some(i) = qualifier(parts, aliases).filter(|i| !read.contains(i)) {
+                read.push(i);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    read
+}
+
+fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
+    match expr {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        Expr::Nested(inner) => conjuncts(inner, out),
+        other => out.push(other.clone()),
+    }
+}
+
+/// The conjuncts of `expr` that are equalities reading columns of two relations or more (`p.id = o.p`), AND-ed
+/// again; None when there is none. Other conditions between tables (`o.ts < p.valid_to`) are left out too: they
+/// would add their columns to those a watermark source must not change in place, and the equalities bound the rows
+/// joined as well.
+fn linking(expr: &Expr, aliases: &[String]) -> Option<Expr> {
+    let mut all = Vec::new();
+    conjuncts(expr, &mut all);
+    let equality = |c: &Expr| {
+        matches!(c, Expr::BinaryOp { op: BinaryOperator::Eq, .. } | Expr::IsNotDistinctFrom(..))
+            && relations_read(c, aliases).len() >= 2
+    };
+    all.into_iter().filter(equality).reduce(|left, right| Expr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(right),
+    })
+}
+
+/// The discovery of the relation at `position` of the FROM clause (named `tables[position]`, its rows `rows[position]`):
+/// the distinct key values, named like the unique key columns, its changed rows reach.
+pub(super) fn discovery(
+    statement: &Statement,
+    select: &Select,
+    tables: &[String],
+    rows: &[&SourceRows],
+    position: usize,
+    keys: &[(Expr, usize)],
+    unique_key: &[String],
+) -> Result<String, String> {
+    let aliases = aliases(select);
+    let mut s = select.clone();
+    replace_factor(&mut s, position, &tables[position], &rows[position].changed)?;
+    if keys.iter().all(|(e, _)| reads_only(e, position, &aliases)) {
+        let from = &mut s.from[0];
+        if position > 0 {
+            from.relation = from.joins[position - 1].relation.clone();
+        }
+        from.joins.clear();
+        s.selection = None;
+    } else {
+        for (other, other_name) in tables.iter().enumerate().filter(|(other, _)| *other != position) {
+            if let Some(widened) = &rows[other].widened {
+                replace_factor(&mut s, other, other_name, widened)?;
+            }
+        }
+        for (i, join) in s.from[0].joins.iter_mut().enumerate() {
+            // Only rows that join a changed row matter: an outer join must not bring every other row in.
+            if i + 1 == position {
+                if let JoinOperator::Left(c) | JoinOperator::LeftOuter(c) = &join.join_operator {
+                    join.join_operator = JoinOperator::Inner(c.clone());
+                }
+            }
+            if let JoinOperator::Join(JoinConstraint::On(on))
+            | JoinOperator::Inner(JoinConstraint::On(on))
+            | JoinOperator::Left(JoinConstraint::On(on))
+            | JoinOperator::LeftOuter(JoinConstraint::On(on))
+            | JoinOperator::CrossJoin(JoinConstraint::On(on)) = &mut join.join_operator
+            {
+                *on = linking(on, &aliases).unwrap_or(Expr::Value(Value::Boolean(true).into()));
+            }
+        }
+        s.selection = s.selection.as_ref().and_then(|w| linking(w, &aliases));
+    }
+    s.projection = keys
+        .iter()
+        .zip(unique_key)
+        .map(|((e, _), k)| SelectItem::ExprWithAlias { expr: e.clone(), alias: k.as_str().into() })
+        .collect();
+    s.distinct = Some(Distinct::Distinct);
+    s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
+    s.having = None;
+    s.qualify = None;
+    Ok(render(statement, s))
+}

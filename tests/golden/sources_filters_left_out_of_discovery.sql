@@ -1,0 +1,44 @@
+-- mode: incremental
+-- strategy: merge
+-- reason: auto: sources and unique_key given; reads the changed rows of orders (updated_at beyond its watermark), shop.main.products (updated_at beyond its watermark)
+
+-- probe (false: no-op)
+SELECT EXISTS (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) OR EXISTS (SELECT * FROM "shop"."main"."products" WHERE "updated_at" > CAST('2024-03-01 00:00:00' AS TIMESTAMP));
+
+-- share of a source's rows changed (over incremental_full_fraction: the full rebuild instead)
+SELECT greatest((SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP))), (SELECT count(*) AS n FROM "orders")), (SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * FROM "shop"."main"."products" WHERE "updated_at" > CAST('2024-03-01 00:00:00' AS TIMESTAMP))), (SELECT count(*) AS n FROM "shop"."main"."products")));
+
+-- step 1 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT DISTINCT o.customer_id AS customer_id, p.product_id AS product_id FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS o JOIN shop.main.products AS p ON p.product_id = o.product_id
+UNION
+SELECT DISTINCT o.customer_id AS customer_id, p.product_id AS product_id FROM orders AS o JOIN (SELECT * FROM "shop"."main"."products" WHERE "updated_at" > CAST('2024-03-01 00:00:00' AS TIMESTAMP)) AS p ON p.product_id = o.product_id;
+
+-- step 2 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT o.customer_id, p.product_id, max(p.name) AS name FROM orders AS o JOIN shop.main.products AS p ON p.product_id = o.product_id AND p.active SEMI JOIN (SELECT "customer_id" AS "__incremental_k0", "product_id" AS "__incremental_k1" FROM "temp"."main"."__incremental_keys" WHERE NOT ("customer_id" IS NULL OR "product_id" IS NULL)) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" = o.customer_id AND "__incremental_k"."__incremental_k1" = p.product_id WHERE NOT o.is_deleted GROUP BY o.customer_id, p.product_id) AS q UNION ALL SELECT * FROM (SELECT o.customer_id, p.product_id, max(p.name) AS name FROM orders AS o JOIN shop.main.products AS p ON p.product_id = o.product_id AND p.active SEMI JOIN (SELECT "customer_id" AS "__incremental_k0", "product_id" AS "__incremental_k1" FROM "temp"."main"."__incremental_keys" WHERE "customer_id" IS NULL OR "product_id" IS NULL) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" IS NOT DISTINCT FROM o.customer_id AND "__incremental_k"."__incremental_k1" IS NOT DISTINCT FROM p.product_id WHERE NOT o.is_deleted GROUP BY o.customer_id, p.product_id) AS q;
+
+-- step 3 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+
+-- step 4 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+
+-- step 5 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+
+-- step 6 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+
+-- step 7 (insert)
+INSERT INTO "shop"."main"."stg_orders" ("customer_id", "product_id", "name") SELECT "customer_id", "product_id", "name" FROM "temp"."main"."__incremental_new";
+
+-- step 8 (run)
+DROP TABLE "temp"."main"."__incremental_new";
+
+-- step 9 (run)
+DROP TABLE "temp"."main"."__incremental_keys";
+
+-- step 10 (source watermark)
+SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-10 12:00:00' AS TIMESTAMP)), CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS s;
+
+-- step 11 (source watermark)
+SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-01 00:00:00' AS TIMESTAMP)), CAST('2024-03-01 00:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "shop"."main"."products" WHERE "updated_at" > CAST('2024-03-01 00:00:00' AS TIMESTAMP)) AS s;
