@@ -2,7 +2,7 @@
 //! by a watchdog while the process goes on, and by an exit hook (src/glue/exit.rs) when it ends.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ pub struct Pool {
     returned: Condvar,
     /// One per connection, usable while another thread runs a statement on it.
     interrupts: Vec<Arc<InterruptHandle>>,
+    /// Connections taken out of `free` and not yet back; changed only under its lock.
+    lent: AtomicUsize,
     closed: AtomicBool,
     last_used: Mutex<Instant>,
     pub locks: ModelLocks,
@@ -83,6 +85,7 @@ impl Pool {
             free: Mutex::new(conns),
             returned: Condvar::new(),
             interrupts,
+            lent: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
             locks: ModelLocks::default(),
@@ -98,6 +101,7 @@ impl Pool {
                     return Err(Error::Closed);
                 }
                 if let Some(c) = free.pop() {
+                    self.lent.fetch_add(1, Ordering::SeqCst);
                     break c;
                 }
                 free = self.returned.wait(free).map_err(|_| Error::Closed)?;
@@ -109,6 +113,7 @@ impl Pool {
         }
         if let Ok(mut free) = self.free.lock() {
             free.push(conn);
+            self.lent.fetch_sub(1, Ordering::SeqCst);
         }
         self.returned.notify_all();
         outcome
@@ -168,10 +173,9 @@ impl Pool {
         let Ok(mut free) = self.free.lock() else {
             return;
         };
-        let mut dropped = free.len();
         free.clear();
         let deadline = Instant::now() + EXIT_WAIT;
-        while dropped < POOL_SIZE {
+        while self.lent.load(Ordering::SeqCst) > 0 {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -184,7 +188,6 @@ impl Pool {
                 Ok((guard, _)) => guard,
                 Err(_) => return,
             };
-            dropped += free.len();
             free.clear();
         }
     }
