@@ -1,11 +1,12 @@
-//! Connections opened at LOAD (the only moment the extension can open them) and released when the user's are gone.
+//! Connections opened at LOAD (the only moment the extension can open them) and released when the user's are gone:
+//! by a watchdog while the process goes on, and by an exit hook (src/glue/exit.rs) when it ends.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use duckdb::{ffi, Connection};
+use duckdb::{ffi, Connection, InterruptHandle};
 
 use super::sql::sql_error;
 use crate::error::{Error, Result};
@@ -15,11 +16,19 @@ const POOL_SIZE: usize = 4;
 /// database right after their last refresh), slowing to 250 ms when idle, since each check is a query.
 const WATCH_FAST: Duration = Duration::from_millis(10);
 const WATCH_IDLE: Duration = Duration::from_millis(250);
+/// How long exit waits for connections busy on another thread (a refresh still running when the process ends):
+/// their statements are interrupted and rolled back meanwhile; after this, exit goes on without them.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
+const EXIT_SLICE: Duration = Duration::from_millis(20);
 
 /// A fixed set of connections to the database the extension was loaded into.
 pub struct Pool {
     free: Mutex<Vec<Connection>>,
     returned: Condvar,
+    /// One per connection, usable while another thread runs a statement on it.
+    interrupts: Vec<Arc<InterruptHandle>>,
+    /// Connections taken out of `free` and not yet back; changed only under its lock.
+    lent: AtomicUsize,
     closed: AtomicBool,
     last_used: Mutex<Instant>,
     pub locks: ModelLocks,
@@ -75,9 +84,12 @@ impl Pool {
             conns.push(first.try_clone().map_err(|e| sql_error("opening a connection", e))?);
         }
         conns.push(first);
+        let interrupts = conns.iter().map(Connection::interrupt_handle).collect();
         Ok(Pool {
             free: Mutex::new(conns),
             returned: Condvar::new(),
+            interrupts,
+            lent: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             last_used: Mutex::new(Instant::now()),
             locks: ModelLocks::default(),
@@ -94,6 +106,7 @@ impl Pool {
                     return Err(Error::Closed);
                 }
                 if let Some(c) = free.pop() {
+                    self.lent.fetch_add(1, Ordering::SeqCst);
                     break c;
                 }
                 free = self.returned.wait(free).map_err(|_| Error::Closed)?;
@@ -105,6 +118,7 @@ impl Pool {
         }
         if let Ok(mut free) = self.free.lock() {
             free.push(conn);
+            self.lent.fetch_sub(1, Ordering::SeqCst);
         }
         self.returned.notify_all();
         outcome
@@ -112,7 +126,7 @@ impl Pool {
 
     /// Watches the database's connection count; when only the pool's remain, the user has closed the
     /// database, so the pool lets go and the database can shut down (its file lock is released).
-    pub fn start_watchdog(self: &std::sync::Arc<Self>) {
+    pub fn start_watchdog(self: &Arc<Self>) {
         let pool = self.clone();
         std::thread::spawn(move || loop {
             std::thread::sleep(pool.watch_period());
@@ -145,13 +159,41 @@ impl Pool {
         count.is_ok_and(|c| c as usize <= POOL_SIZE)
     }
 
+    /// Closes the pool and drops its connections under the lock: dropping the last one shuts the database down
+    /// (checkpoint, file lock), and the exit hook must not let the process end while the watchdog is doing that.
     fn release(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let conns = match self.free.lock() {
-            Ok(mut free) => std::mem::take(&mut *free),
-            Err(_) => return,
-        };
+        if let Ok(mut free) = self.free.lock() {
+            free.clear();
+        }
         self.returned.notify_all();
-        drop(conns);
+    }
+
+    /// Lets go of every connection as the process exits, so that the database shuts down as it does without the
+    /// extension once the user's connections are gone. Connections a refresh on another thread is using are
+    /// interrupted (its statements fail and roll back) and collected as they come back, for at most `EXIT_WAIT`;
+    /// one still busy then is left alone rather than dropped under a running statement.
+    pub fn release_at_exit(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let Ok(mut free) = self.free.lock() else {
+            return;
+        };
+        free.clear();
+        let deadline = Instant::now() + EXIT_WAIT;
+        while self.lent.load(Ordering::SeqCst) > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            // Dropped connections' handles do nothing; a refresh runs several statements, so interrupt each.
+            for handle in &self.interrupts {
+                handle.interrupt();
+            }
+            free = match self.returned.wait_timeout(free, EXIT_SLICE.min(deadline - now)) {
+                Ok((guard, _)) => guard,
+                Err(_) => return,
+            };
+            free.clear();
+        }
     }
 }

@@ -23,6 +23,7 @@ unsafe fn init(info: ffi::duckdb_extension_info, access: *const ffi::duckdb_exte
     }
     let db = *db_ptr;
     let pool = Arc::new(Pool::open(db)?);
+    super::exit::release_at_exit(&pool);
     let mut con: ffi::duckdb_connection = std::ptr::null_mut();
     if ffi::duckdb_connect(db, &mut con) != ffi::duckdb_state_DuckDBSuccess {
         return Err(Error::usage("could not open a connection to register functions"));

@@ -1,6 +1,7 @@
 //! DuckDB glue: registers table functions over the C API; bind parses, init does the work, the scan emits rows.
 
 mod entry;
+mod exit;
 mod values;
 
 use std::collections::HashMap;
