@@ -1,0 +1,135 @@
+"""Crash test: a process refreshing models of every plan class while their sources change is killed with SIGKILL
+at random moments (inside full rebuilds, inside incremental refreshes, anywhere); each time a fresh process reopens
+the file and checks that catalog, history, kept tables and model tables agree and nothing is half-made, then
+refreshes and verifies. At the end one more refresh of each model makes incremental_verify ok for all of them.
+
+The processes run the python that runs pytest, so the test covers the host it runs in; crash_worker.py is the
+process being killed."""
+
+import json
+import os
+import queue
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crash_worker.py")
+SEED = 20240301
+KILLS = 51
+# Where the kills are aimed, in turn: into a full rebuild of a large model, into an incremental refresh, anywhere.
+AIMS = ("full", "incr", "any")
+# The models over the large source, rebuilt in full in every loop (big_full, strategy 'full') or in every other one
+# (big_merge, full_refresh := true); and the models refreshed incrementally.
+FULL_TARGETS = ("big_full", "big_merge")
+INCR_TARGETS = ("m_window", "m_di_keyed", "m_merge", "m_append", "per_k", "per_grp", "latest", "to_date", "r_daily",
+                "r_versions", "big_merge")
+WAIT = 120  # seconds a step may take before the test gives up on the worker
+
+
+class Worker:
+    """A worker process; its stdout lines arrive on a queue, so the parent can wait for one with a timeout."""
+
+    def __init__(self, args, log):
+        self.log, self.stderr = log, open(log, "a")
+        self.proc = subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, stderr=self.stderr,
+                                     text=True, bufsize=1)
+        self.lines, self.seen = queue.Queue(), []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.split())
+        self.lines.put(None)
+
+    def next(self, timeout=WAIT):
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            with open(self.log) as f:
+                tail = f.read()[-3000:]
+            raise AssertionError(f"worker exited with {self.proc.wait()}; last lines {self.seen[-5:]}; stderr: {tail}")
+        self.seen.append(line)
+        return line
+
+    def until(self, test, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.next(max(0.1, deadline - time.monotonic()))
+            if test(line):
+                return line
+
+    def kill(self):
+        """SIGKILL; returns the lines written before it, the last ones telling where it landed."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(WAIT)
+        while (line := self.lines.get(timeout=WAIT)) is not None:
+            self.seen.append(line)
+        self.stderr.close()
+        return self.seen
+
+    def finish(self):
+        rc = self.proc.wait(WAIT)
+        self.stderr.close()
+        assert rc == 0, f"worker failed with {rc}; last lines {self.seen[-5:]}"
+
+
+def landed(lines):
+    """Where the kill fell: ('full'|'incr', model) inside a refresh that had begun and not ended, else ('other',)."""
+    for line in reversed(lines):
+        if line[0] == "end":
+            return ("other",)
+        if line[0] == "begin":
+            return (line[2], line[1])
+        if line[0] in ("mutate", "drop", "create", "ready"):
+            return ("other",)
+    return ("other",)
+
+
+def reported(line, kind):
+    assert line[0] == kind, line
+    return json.loads(" ".join(line[1:]))
+
+
+def test_sigkill_at_random_moments(tmp_path, extension_path):
+    db, log = str(tmp_path / "crash.duckdb"), str(tmp_path / "worker.log")
+    rng = random.Random(SEED)
+    setup = Worker(["setup", db, extension_path], log)
+    setup.finish()
+
+    durations = defaultdict(list)  # model -> ms of its refreshes, by kind, to aim the next kills
+    where, problems = Counter(), []
+    for cycle in range(KILLS):
+        aim = AIMS[cycle % len(AIMS)]
+        w = Worker(["work", db, extension_path, str(SEED + cycle)], log)
+        problems += [f"after kill {cycle - 1}: {p}" for p in reported(w.next(), "check")]
+        line = w.until(lambda x: x[0] == "verify")
+        problems += [f"after kill {cycle - 1}: {p}" for p in reported(line, "verify")]
+        w.until(lambda x: x[0] == "ready")
+        if aim == "any":
+            time.sleep(rng.uniform(0, 2.0))
+        else:
+            target = rng.choice(FULL_TARGETS if aim == "full" else INCR_TARGETS)
+            w.until(lambda x: x[:3] == ["begin", target, aim])
+            typical = durations[(target, aim)]
+            time.sleep(rng.uniform(0, statistics.median(typical) if typical else 0.05))
+        lines = w.kill()
+        where[landed(lines)[0]] += 1
+        begun = {}
+        for x in lines:
+            if x[0] == "begin":
+                begun[x[1]] = x[2]
+            elif x[0] == "end" and len(x) == 4 and x[1] in begun:
+                durations[(x[1], begun.pop(x[1]))].append(float(x[3]) / 1000)
+    assert not problems, "\n".join(problems)
+
+    last = Worker(["final", db, extension_path], log)
+    problems += [f"after the last kill: {p}" for p in reported(last.next(), "check")]
+    problems += [f"final refresh: {p}" for p in reported(last.until(lambda x: x[0] == "verify"), "verify")]
+    last.finish()
+    assert not problems, "\n".join(problems)
+    # the kills fell where they were aimed often enough to test those moments
+    assert where["full"] >= KILLS // 5 and where["incr"] >= KILLS // 5, where
