@@ -2,11 +2,13 @@
 changes the sources and refreshes models of every plan class in a loop until it is killed.
 
     python crash_worker.py setup  DB EXTENSION            sources and model definitions, nothing built
-    python crash_worker.py work   DB EXTENSION SEED       check, refresh all, verify the small models, then loop
+    python crash_worker.py work   DB EXTENSION SEED [churn]   check, refresh and verify the small models, then
+                                                        loop (with churn: drop and define a model again first)
     python crash_worker.py final  DB EXTENSION            check, refresh each model once, verify all, check again
 
 It talks to the parent in lines on stdout: `check <json problems>`, `verify <json problems>`, `ready`, and around
-every refresh `begin <model> full|incr` and `end <model> <mode> <ms>`, so the parent can time its SIGKILL and tell
+every refresh `begin <model> full|incr` and `end <model> <mode> <ms>`, and `mutate`, `drop`, `create` and
+`checkpoint` before those steps (`created <model> <ms>` after a drop and create), so the parent can time its SIGKILL and tell
 where it landed. Each step commits on its own, so a kill can fall anywhere, checkpoints included.
 """
 
@@ -225,15 +227,16 @@ def mutate(con, rng):
 
 
 def churn(con, rng, present):
-    name = rng.choice(CHURN)
+    name, started = rng.choice(CHURN), time.monotonic()
     if name in present:
         say("drop", name)
         con.execute(f"CALL incremental_drop({lit(name)})")
     say("create", name)
     con.execute(BY_NAME[name].create_sql())
+    say("created", name, f"{(time.monotonic() - started) * 1000:.1f}")
 
 
-def work(con, seed):
+def work(con, seed, churn_first):
     rng = random.Random(seed)
     found = problems(con)
     say("check", json.dumps(found))
@@ -249,7 +252,8 @@ def work(con, seed):
     while True:
         say("mutate")
         mutate(con, rng)
-        if rng.random() < 0.1:
+        if churn_first or rng.random() < 0.1:
+            churn_first = False
             churn(con, rng, defined(con))
         if rng.random() < 0.1:
             say("begin refresh_all incr")
@@ -258,6 +262,9 @@ def work(con, seed):
             continue
         for m in MODELS:
             refresh(con, m.name, rng.random() < FULL_CHANCE.get(m.name, FULL_CHANCE_DEFAULT))
+        if rng.random() < 0.3:  # a kill inside a checkpoint leaves the WAL to be replayed over a half-written file
+            say("checkpoint")
+            con.execute("CHECKPOINT")
 
 
 def final(con):
@@ -281,7 +288,7 @@ def main():
         for m in MODELS:
             con.execute(m.create_sql())
     elif command == "work":
-        work(con, int(sys.argv[4]))
+        work(con, int(sys.argv[4]), sys.argv[5:] == ["churn"])
     elif command == "final":
         final(con)
     con.close()

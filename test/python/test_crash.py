@@ -22,7 +22,8 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crash_worker.
 SEED = 20240301
 KILLS = 51
 # Where the kills are aimed, in turn: into a full rebuild of a large model, into an incremental refresh, anywhere.
-AIMS = ("full", "incr", "any")
+# Into the drop and definition of a model ('ddl'): then a kill between the two leaves the model missing.
+AIMS = ("full", "incr", "any", "full", "incr", "ddl")
 # The models over the large source, rebuilt in full in every loop (big_full, strategy 'full') or in every other one
 # (big_merge, full_refresh := true); and the models refreshed incrementally.
 FULL_TARGETS = ("big_full", "big_merge")
@@ -78,13 +79,16 @@ class Worker:
 
 
 def landed(lines):
-    """Where the kill fell: ('full'|'incr', model) inside a refresh that had begun and not ended, else ('other',)."""
+    """Where the kill fell: ('full'|'incr', model) inside a refresh that had begun and not ended, the step it was in
+    ('mutate', 'drop', 'create', 'checkpoint'), else ('other',)."""
     for line in reversed(lines):
         if line[0] == "end":
             return ("other",)
         if line[0] == "begin":
             return (line[2], line[1])
-        if line[0] in ("mutate", "drop", "create", "ready"):
+        if line[0] in ("mutate", "drop", "create", "checkpoint"):
+            return (line[0],)
+        if line[0] == "ready":
             return ("other",)
     return ("other",)
 
@@ -104,13 +108,17 @@ def test_sigkill_at_random_moments(tmp_path, extension_path):
     where, problems = Counter(), []
     for cycle in range(KILLS):
         aim = AIMS[cycle % len(AIMS)]
-        w = Worker(["work", db, extension_path, str(SEED + cycle)], log)
+        w = Worker(["work", db, extension_path, str(SEED + cycle)] + (["churn"] if aim == "ddl" else []), log)
         problems += [f"after kill {cycle - 1}: {p}" for p in reported(w.next(), "check")]
         line = w.until(lambda x: x[0] == "verify")
         problems += [f"after kill {cycle - 1}: {p}" for p in reported(line, "verify")]
         w.until(lambda x: x[0] == "ready")
         if aim == "any":
             time.sleep(rng.uniform(0, 2.0))
+        elif aim == "ddl":
+            w.until(lambda x: x[0] in ("drop", "create"))
+            typical = durations["ddl"]
+            time.sleep(rng.uniform(0, statistics.median(typical) if typical else 0.05))
         else:
             target = rng.choice(FULL_TARGETS if aim == "full" else INCR_TARGETS)
             w.until(lambda x: x[:3] == ["begin", target, aim])
@@ -124,7 +132,10 @@ def test_sigkill_at_random_moments(tmp_path, extension_path):
                 begun[x[1]] = x[2]
             elif x[0] == "end" and len(x) == 4 and x[1] in begun:
                 durations[(x[1], begun.pop(x[1]))].append(float(x[3]) / 1000)
+            elif x[0] == "created":
+                durations["ddl"].append(float(x[2]) / 1000)
     assert not problems, "\n".join(problems)
+    print(f"kills: {KILLS}, landed in {dict(where)}")
 
     last = Worker(["final", db, extension_path], log)
     problems += [f"after the last kill: {p}" for p in reported(last.next(), "check")]
@@ -132,4 +143,4 @@ def test_sigkill_at_random_moments(tmp_path, extension_path):
     last.finish()
     assert not problems, "\n".join(problems)
     # the kills fell where they were aimed often enough to test those moments
-    assert where["full"] >= KILLS // 5 and where["incr"] >= KILLS // 5, where
+    assert where["full"] >= KILLS // 5 and where["incr"] >= KILLS // 5 and where["drop"] + where["create"] > 0, where
