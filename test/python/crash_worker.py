@@ -14,11 +14,13 @@ where it landed. Each step commits on its own, so a kill can fall anywhere, chec
 
 import json
 import random
+import re
 import sys
 import time
 from datetime import datetime, timedelta
 
 import duckdb
+from sqltext import lit, table_equals_query
 
 BASE = datetime(2024, 3, 1)
 BIG_ROWS = 2_000_000
@@ -90,10 +92,6 @@ CHURN = ("per_grp", "r_versions")
 # The chance that a loop's refresh of the model is a full_refresh := true.
 FULL_CHANCE = {"big_merge": 0.5}
 FULL_CHANCE_DEFAULT = 0.08
-
-
-def lit(text):
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def ident(name):
@@ -172,7 +170,36 @@ def problems(con, thorough=False):
             newest = rows(con, f"SELECT CAST(max({m.time}) AS VARCHAR) FROM {table}")[0][0]
             if newest != watermark:
                 out.append(f"model {name}: watermark {watermark}, but the newest {m.time} in the table is {newest}")
+        then = as_of_last_refresh(m, watermark)
+        if then and not table_equals_query(con, table, then):
+            out.append(f"model {name}: the table is not its query over the sources as of its last refresh "
+                       f"(watermark {watermark}): {then}")
     return out
+
+
+def as_of_last_refresh(m, watermark):
+    """The model's query over its sources as they were at its last refresh, rebuilt from what the catalog keeps, or
+    None where that cannot be known. events only grow and each batch has one loaded_at, so events then are the rows
+    up to the stored watermark (of the table's time column, or of the events source); dims then is the snapshot
+    copy; an upstream model then is its table now less the net changes logged for this reader since."""
+    def replace(query, name, relation):  # `relation` read under the table's alias, else under its name
+        return re.sub(rf"\b(FROM|JOIN) {name}( [a-z]\b)?", lambda g: f"{g[1]} {relation} AS {(g[2] or name).strip()}",
+                      query)
+
+    if m.name in ("m_append", "m_merge") or "'events': 'loaded_at'" in m.options:
+        bound = json.loads(watermark)["events"] if watermark and watermark.startswith("{") else watermark
+        where = f"loaded_at <= TIMESTAMP {lit(bound)}" if bound else "false"
+        query = replace(m.query, "events", f"(SELECT * FROM events WHERE {where})")
+        if "'dims': 'snapshot'" in m.options:
+            query = replace(query, "dims", f"_incremental.{ident(m.kept[0])}")
+        return query
+    if "'changes'" in m.options:
+        upstream, log = m.options.split("'")[3], f"_incremental.{ident(m.kept[0])}"
+        net = f"(SELECT * EXCLUDE (__incremental_diff), sum(__incremental_diff) AS __n FROM {log} GROUP BY ALL)"
+        then = (f"(SELECT * FROM (FROM {upstream} EXCEPT ALL SELECT * EXCLUDE (__n) FROM {net} WHERE __n > 0) "
+                f"UNION ALL SELECT * EXCLUDE (__n) FROM {net} WHERE __n < 0)")
+        return replace(m.query, upstream, then)
+    return None
 
 
 def refresh(con, name, full=False):
