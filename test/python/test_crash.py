@@ -81,16 +81,10 @@ class Worker:
 def landed(lines):
     """Where the kill fell: ('full'|'incr', model) inside a refresh that had begun and not ended, the step it was in
     ('mutate', 'drop', 'create', 'checkpoint'), else ('other',)."""
-    for line in reversed(lines):
-        if line[0] == "end":
-            return ("other",)
-        if line[0] == "begin":
-            return (line[2], line[1])
-        if line[0] in ("mutate", "drop", "create", "checkpoint"):
-            return (line[0],)
-        if line[0] == "ready":
-            return ("other",)
-    return ("other",)
+    last = lines[-1] if lines else ["nothing"]
+    if last[0] == "begin":
+        return (last[2], last[1])
+    return (last[0],) if last[0] in ("mutate", "drop", "create", "checkpoint") else ("other",)
 
 
 def reported(line, kind):
