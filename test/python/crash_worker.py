@@ -42,8 +42,9 @@ class M:
         self.name, self.query, self.options, self.key, self.time, self.big = name, query, options, key, time, big
         self.kept = kept  # tables the model keeps in _incremental once built (snapshot copies, its change logs)
 
-    def create_sql(self):
-        return f"CALL incremental_create({lit(self.name)}, {lit(self.query)}, {self.options})"
+    def create_sql(self, replace=False):
+        again = ", replace := true" if replace else ""
+        return f"CALL incremental_create({lit(self.name)}, {lit(self.query)}, {self.options}{again})"
 
 
 # In refresh order: each model after the models it reads. The stream below keeps every model's contract (events
@@ -87,7 +88,7 @@ MODELS = [
 ]
 BY_NAME = {m.name: m for m in MODELS}
 # Dropped and defined again now and then, so a kill can fall between the two: then the model is missing, and so
-# must be its table and the tables it kept.
+# must be its table and the tables it kept; or redefined in place, to be rebuilt at its next refresh.
 CHURN = ("per_grp", "r_versions")
 # The chance that a loop's refresh of the model is a full_refresh := true.
 FULL_CHANCE = {"big_merge": 0.5}
@@ -254,12 +255,17 @@ def mutate(con, rng):
 
 
 def churn(con, rng, present):
+    """Drops a model and defines it again, or redefines it in place (replace := true: the next refresh rebuilds)."""
     name, started = rng.choice(CHURN), time.monotonic()
-    if name in present:
-        say("drop", name)
-        con.execute(f"CALL incremental_drop({lit(name)})")
-    say("create", name)
-    con.execute(BY_NAME[name].create_sql())
+    if name in present and rng.random() < 0.3:
+        say("create", name)
+        con.execute(BY_NAME[name].create_sql(replace=True))
+    else:
+        if name in present:
+            say("drop", name)
+            con.execute(f"CALL incremental_drop({lit(name)})")
+        say("create", name)
+        con.execute(BY_NAME[name].create_sql())
     say("created", name, f"{(time.monotonic() - started) * 1000:.1f}")
 
 

@@ -42,6 +42,15 @@ class Worker:
         self.lines, self.seen = queue.Queue(), []
         threading.Thread(target=self._read, daemon=True).start()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        """A worker still running when the test fails (it loops until killed) is killed too."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(WAIT)
+
     def _read(self):
         for line in self.proc.stdout:
             self.lines.put(line.split())
@@ -92,49 +101,54 @@ def reported(line, kind):
     return json.loads(" ".join(line[1:]))
 
 
+def kill_as_aimed(w, aim, rng, durations):
+    """Waits for the moment `aim` names, kills the worker a random time into it, and returns the worker's lines."""
+    if aim == "any":
+        time.sleep(rng.uniform(0, 2.0))
+    else:
+        if aim == "ddl":
+            typical = durations["ddl"]
+            w.until(lambda x: x[0] in ("drop", "create"))
+        else:
+            target = rng.choice(FULL_TARGETS if aim == "full" else INCR_TARGETS)
+            typical = durations[(target, aim)]
+            w.until(lambda x: x[:3] == ["begin", target, aim])
+        time.sleep(rng.uniform(0, statistics.median(typical) if typical else 0.05))
+    lines = w.kill()
+    begun = {}
+    for x in lines:
+        if x[0] == "begin":
+            begun[x[1]] = x[2]
+        elif x[0] == "end" and len(x) == 4 and x[1] in begun:
+            durations[(x[1], begun.pop(x[1]))].append(float(x[3]) / 1000)
+        elif x[0] == "created":
+            durations["ddl"].append(float(x[2]) / 1000)
+    return lines
+
+
 def test_sigkill_at_random_moments(tmp_path, extension_path):
     db, log = str(tmp_path / "crash.duckdb"), str(tmp_path / "worker.log")
     rng = random.Random(SEED)
-    setup = Worker(["setup", db, extension_path], log)
-    setup.finish()
+    with Worker(["setup", db, extension_path], log) as setup:
+        setup.finish()
 
-    durations = defaultdict(list)  # model -> ms of its refreshes, by kind, to aim the next kills
+    durations = defaultdict(list)  # (model, kind) or 'ddl' -> seconds its steps took, to aim the next kills
     where, problems = Counter(), []
     for cycle in range(KILLS):
         aim = AIMS[cycle % len(AIMS)]
-        w = Worker(["work", db, extension_path, str(SEED + cycle)] + (["churn"] if aim == "ddl" else []), log)
-        problems += [f"after kill {cycle - 1}: {p}" for p in reported(w.next(), "check")]
-        line = w.until(lambda x: x[0] == "verify")
-        problems += [f"after kill {cycle - 1}: {p}" for p in reported(line, "verify")]
-        w.until(lambda x: x[0] == "ready")
-        if aim == "any":
-            time.sleep(rng.uniform(0, 2.0))
-        elif aim == "ddl":
-            w.until(lambda x: x[0] in ("drop", "create"))
-            typical = durations["ddl"]
-            time.sleep(rng.uniform(0, statistics.median(typical) if typical else 0.05))
-        else:
-            target = rng.choice(FULL_TARGETS if aim == "full" else INCR_TARGETS)
-            w.until(lambda x: x[:3] == ["begin", target, aim])
-            typical = durations[(target, aim)]
-            time.sleep(rng.uniform(0, statistics.median(typical) if typical else 0.05))
-        lines = w.kill()
-        where[landed(lines)[0]] += 1
-        begun = {}
-        for x in lines:
-            if x[0] == "begin":
-                begun[x[1]] = x[2]
-            elif x[0] == "end" and len(x) == 4 and x[1] in begun:
-                durations[(x[1], begun.pop(x[1]))].append(float(x[3]) / 1000)
-            elif x[0] == "created":
-                durations["ddl"].append(float(x[2]) / 1000)
+        with Worker(["work", db, extension_path, str(SEED + cycle)] + (["churn"] if aim == "ddl" else []), log) as w:
+            after = f"after kill {cycle}" if cycle else "after setup"
+            problems += [f"{after}: {p}" for p in reported(w.next(), "check")]
+            problems += [f"{after}, refreshed: {p}" for p in reported(w.until(lambda x: x[0] == "verify"), "verify")]
+            w.until(lambda x: x[0] == "ready")
+            where[landed(kill_as_aimed(w, aim, rng, durations))[0]] += 1
     assert not problems, "\n".join(problems)
     print(f"kills: {KILLS}, landed in {dict(where)}")
 
-    last = Worker(["final", db, extension_path], log)
-    problems += [f"after the last kill: {p}" for p in reported(last.next(), "check")]
-    problems += [f"final refresh: {p}" for p in reported(last.until(lambda x: x[0] == "verify"), "verify")]
-    last.finish()
+    with Worker(["final", db, extension_path], log) as last:
+        problems += [f"after the last kill: {p}" for p in reported(last.next(), "check")]
+        problems += [f"final refresh: {p}" for p in reported(last.until(lambda x: x[0] == "verify"), "verify")]
+        last.finish()
     assert not problems, "\n".join(problems)
     # the kills fell where they were aimed often enough to test those moments
     assert where["full"] >= KILLS // 5 and where["incr"] >= KILLS // 5 and where["drop"] + where["create"] > 0, where
