@@ -1,15 +1,15 @@
 """The process test_crash.py kills: it opens the database file, checks what the last (killed) process left, then
 changes the sources and refreshes models of every plan class in a loop until it is killed.
 
-    python crash_worker.py setup  DB EXTENSION            sources and model definitions, nothing built
-    python crash_worker.py work   DB EXTENSION SEED [churn]   check, refresh and verify the small models, then
-                                                        loop (with churn: drop and define a model again first)
-    python crash_worker.py final  DB EXTENSION            check, refresh each model once, verify all, check again
+    python crash_worker.py setup DB EXTENSION               sources and model definitions, nothing built
+    python crash_worker.py work  DB EXTENSION SEED [churn]  check, refresh and verify the small models, then loop
+                                                            (with churn: drop or redefine a model first)
+    python crash_worker.py final DB EXTENSION               check, refresh each model once, verify all, check again
 
-It talks to the parent in lines on stdout: `check <json problems>`, `verify <json problems>`, `ready`, and around
-every refresh `begin <model> full|incr` and `end <model> <mode> <ms>`, and `mutate`, `drop`, `create` and
-`checkpoint` before those steps (`created <model> <ms>` after a drop and create), so the parent can time its SIGKILL and tell
-where it landed. Each step commits on its own, so a kill can fall anywhere, checkpoints included.
+It talks to the parent in lines on stdout: `check <json problems>`, `verify <json problems>`, `ready`; around every
+refresh `begin <model> full|incr` and `end <model> <mode> <ms>`; `mutate`, `drop`, `create` and `checkpoint` before
+those steps and `created <model> <ms>` after a drop and create. So the parent can time its SIGKILL and tell where it
+landed. Each step commits on its own, so a kill can fall anywhere, checkpoints included.
 """
 
 import json
@@ -49,7 +49,8 @@ class M:
 
 # In refresh order: each model after the models it reads. The stream below keeps every model's contract (events
 # only grow, with a growing loaded_at and days at most 2 behind it; dims change any way but are read as a snapshot;
-# big is updated in place, 2000 rows at a time, with a growing updated_at), so a refresh after any crash must make verify ok.
+# big is updated in place, 2000 rows at a time, with a growing updated_at), so after any crash one refresh must
+# make verify ok.
 MODELS = [
     M("m_window", "SELECT day, k, count(*) AS n, sum(amount) AS total FROM events GROUP BY day, k",
       "time_column := 'day', lookback := INTERVAL '3 days', strategy := 'delete+insert'", time="day"),
@@ -135,7 +136,8 @@ def problems(con, thorough=False):
     for name in sorted(built):
         comment = tables.get(("main", name))
         if comment is None or not comment.startswith(f"incremental model {name}:"):
-            out.append(f"model {name} is built in the catalog, but its table is {'missing' if comment is None else 'unmarked'}")
+            state = "missing" if comment is None else "unmarked"
+            out.append(f"model {name} is built in the catalog, but its table is {state}")
     kept = {t for s, t in tables if s == "_incremental"} - {"models", "history"}
     expected = {t for name in built for t in BY_NAME[name].kept if name in BY_NAME}
     if kept != expected:
@@ -195,7 +197,7 @@ def as_of_last_refresh(m, watermark):
             query = replace(query, "dims", f"_incremental.{ident(m.kept[0])}")
         return query
     if "'changes'" in m.options:
-        upstream, log = m.options.split("'")[3], f"_incremental.{ident(m.kept[0])}"
+        upstream, log = re.search(r"'(\w+)': 'changes'", m.options)[1], f"_incremental.{ident(m.kept[0])}"
         net = f"(SELECT * EXCLUDE (__incremental_diff), sum(__incremental_diff) AS __n FROM {log} GROUP BY ALL)"
         then = (f"(SELECT * FROM (FROM {upstream} EXCEPT ALL SELECT * EXCLUDE (__n) FROM {net} WHERE __n > 0) "
                 f"UNION ALL SELECT * EXCLUDE (__n) FROM {net} WHERE __n < 0)")
