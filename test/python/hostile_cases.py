@@ -271,7 +271,7 @@ CASES += [
     case("vars_missing", "CALL incremental_refresh('m1')", NEEDS_R, pre=[VARS_M], may=RUNS),
     case("vars_in_verify", "CALL incremental_verify('m1', vars := {'r': 'eu'') OR (1=1'})", OK('m1', 0, 6, False),
          pre=[VARS_M, "CALL incremental_refresh('m1', vars := {'r': 'eu'})"]),
-    case("vars_in_explain", "SELECT count(*) FROM incremental_explain('m1', vars := {'r': ''';DROP TABLE important;--'})", OK(4),
+    case("vars_in_explain", "SELECT DISTINCT model, mode FROM incremental_explain('m1', vars := {'r': ''';DROP TABLE important;--'})", OK('m1', 'full'),
          pre=[VARS_M]),
     case("vars_not_a_struct", "CALL incremental_refresh('m0', vars := 'r=eu')", "incremental: vars must be a struct such as {'start_date': '2024-01-01'}, not r=eu"),
     case("vars_list", "CALL incremental_refresh_all(vars := ['eu'])", re.compile(re.escape("incremental: vars must be a struct such as {'start_date': '2024-01-01'}, not ") + r'\[eu\]'),
