@@ -11,12 +11,25 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
     if !asked || def.unique_key.is_empty() || relations.is_empty() {
         return def;
     }
+    let query = crate::placeholders::bindable(&def.query);
     if let Some(table) = relations.iter().find(|r| !models.contains(r)) {
         if !models.is_empty() {
-            def.strategy_reason.push_str(&format!(
-                "; to refresh only the keys that changed, declare sources, e.g. {{'{table}': 'updated_at', '{}': 'changes'}}",
-                models[0]
-            ));
+            // Only a declaration incremental_create would accept is suggested.
+            let named: Vec<crate::analysis::SourceRows> = relations
+                .iter()
+                .map(|r| {
+                    crate::analysis::SourceRows::whole(r, &crate::quote::qualified(&r.split('.').collect::<Vec<_>>()))
+                })
+                .collect();
+            match crate::analysis::keyed(&query, &def.unique_key, &named, "k") {
+                Ok(_) => def.strategy_reason.push_str(&format!(
+                    "; to refresh only the keys that changed, declare sources, e.g. {{'{table}': 'updated_at', '{}': 'changes'}}",
+                    models[0]
+                )),
+                Err(why) => def.strategy_reason.push_str(&format!(
+                    "; the models it reads record their changes, but the query cannot be refreshed by key ({why})"
+                )),
+            }
         }
         return def;
     }
@@ -26,7 +39,6 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
         .collect();
     let named: Vec<crate::analysis::SourceRows> =
         sources.iter().map(|s| crate::analysis::SourceRows::whole(&s.relation, &s.sql_name())).collect();
-    let query = crate::placeholders::bindable(&def.query);
     match crate::analysis::keyed(&query, &def.unique_key, &named, "k") {
         Ok(_) => {
             def.strategy = Strategy::Merge;

@@ -15,6 +15,8 @@ pub enum ParamValue {
     Struct(Vec<(String, ParamValue)>),
     /// Any other type (a DATE, a TIMESTAMP, ...), as DuckDB renders it.
     Other(String),
+    /// A NULL inside a list, struct or map (a NULL parameter itself is no value at all).
+    Null,
 }
 
 impl ParamValue {
@@ -28,6 +30,26 @@ impl ParamValue {
             ParamValue::Struct(fields) => {
                 fields.iter().map(|(k, v)| format!("{k}: {}", v.text())).collect::<Vec<_>>().join(", ")
             }
+            ParamValue::Null => "NULL".into(),
+        }
+    }
+
+    /// The value as SQL would write it, for messages: quotes, brackets and braces kept, so a list never reads as
+    /// its element.
+    pub fn shown(&self) -> String {
+        let list = |items: Vec<String>| items.join(", ");
+        match self {
+            ParamValue::Text(t) => crate::quote::literal(t),
+            ParamValue::Interval(t) => format!("INTERVAL {}", crate::quote::literal(t)),
+            ParamValue::Integer(n) => n.to_string(),
+            ParamValue::Bool(b) => b.to_string(),
+            ParamValue::Other(t) => t.clone(),
+            ParamValue::Null => "NULL".into(),
+            ParamValue::List(items) => format!("[{}]", list(items.iter().map(|i| i.shown()).collect())),
+            ParamValue::Struct(fields) => format!(
+                "{{{}}}",
+                list(fields.iter().map(|(k, v)| format!("{}: {}", crate::quote::literal(k), v.shown())).collect())
+            ),
         }
     }
 }
@@ -66,7 +88,7 @@ fn key_names(model: &str, value: &ParamValue) -> Result<Vec<String>> {
                 model,
                 format!(
                     "unique_key must be a column name, a comma-separated list or a list such as ['a', 'b'], not {}",
-                    other.text()
+                    other.shown()
                 ),
             ))
         }
@@ -98,7 +120,7 @@ fn parse_sources(model: &str, value: &ParamValue) -> Result<Vec<Source>> {
             model,
             format!(
                 "sources must map each table to its change column, such as {{'orders': 'updated_at'}}, not {}",
-                value.text()
+                value.shown()
             ),
         ));
     };
@@ -115,7 +137,7 @@ fn parse_sources(model: &str, value: &ParamValue) -> Result<Vec<Source>> {
                 model,
                 format!(
                     "sources names table '{relation}' with change column {}; give a column name such as 'updated_at'",
-                    other.text()
+                    other.shown()
                 ),
             )),
         })
@@ -176,16 +198,30 @@ fn parse_lookback(model: &str, value: &ParamValue, kind: TimeKind) -> Result<Loo
         }
         (TimeKind::Integer, other) => Err(Error::option(
             model,
-            format!("lookback for an integer time_column must be a non-negative integer, not {}", other.text()),
+            format!("lookback for an integer time_column must be a non-negative integer, not {}", other.shown()),
         )),
         (_, ParamValue::Interval(t)) | (_, ParamValue::Text(t)) => Ok(Lookback::Interval(t.trim().to_string())),
         (_, other) => Err(Error::option(
             model,
             format!(
                 "lookback for a date or timestamp time_column must be an INTERVAL such as INTERVAL '14 days', not {}",
-                other.text()
+                other.shown()
             ),
         )),
+    }
+}
+
+/// `start` is one value of the time column's type; a list, struct or NULL inside is refused, not flattened to text.
+fn scalar_start(model: &str, value: &ParamValue) -> Result<String> {
+    match value {
+        ParamValue::List(_) | ParamValue::Struct(_) | ParamValue::Null => Err(Error::option(
+            model,
+            format!(
+                "start must be one value of the time column's type, such as DATE '2024-01-01', not {}",
+                value.shown()
+            ),
+        )),
+        scalar => Ok(scalar.text()),
     }
 }
 
@@ -260,7 +296,16 @@ fn define(
         (None, _) => None,
         (Some(v), Some(kind)) => Some(parse_lookback(&model, v, kind)?),
         (Some(ParamValue::Integer(n)), None) => Some(Lookback::Integer(*n)),
-        (Some(other), None) => Some(Lookback::Interval(other.text())),
+        (Some(v @ (ParamValue::Text(_) | ParamValue::Interval(_))), None) => Some(Lookback::Interval(v.text())),
+        (Some(other), None) => {
+            return Err(Error::option(
+                &model,
+                format!(
+                    "lookback must be an INTERVAL such as INTERVAL '14 days' or a non-negative integer, not {}",
+                    other.shown()
+                ),
+            ))
+        }
     };
     let sources = opts.sources.as_ref().map(|v| parse_sources(&model, v)).transpose()?.unwrap_or_default();
     if !unique_key.is_empty() && (time_column.is_some() || !sources.is_empty()) {
@@ -294,7 +339,7 @@ fn define(
         time_column,
         time_kind,
         lookback,
-        start: opts.start.as_ref().map(|v| v.text()),
+        start: opts.start.as_ref().map(|v| scalar_start(&model, v)).transpose()?,
         validated: columns.is_some(),
         columns: columns.unwrap_or_default(),
         search_path,

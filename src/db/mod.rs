@@ -110,10 +110,14 @@ impl Session<'_> {
     }
 
     /// `start` and an interval `lookback` must be values DuckDB can cast to the time column's type.
-    pub fn check_values(&self, def: &ModelDef) -> Result<()> {
+    /// `start` comes back as DuckDB renders it in the time column's type: what is stored is the value every
+    /// refresh compares with, not text DuckDB happened to accept.
+    pub fn check_values(&self, mut def: ModelDef) -> Result<ModelDef> {
         let model = def.name();
-        if let (Some(start), Some(ty)) = (&def.start, def.time_type()) {
-            self.check_cast(&model, "start", start, ty)?;
+        if let (Some(start), Some(ty)) = (def.start.clone(), def.time_type().map(str::to_string)) {
+            self.check_cast(&model, "start", &start, &ty)?;
+            let rendered = format!("SELECT CAST(CAST({} AS {ty}) AS VARCHAR)", literal(&start));
+            def.start = sql::scalar::<String>(self.conn, &rendered, &[])?;
         }
         match &def.lookback {
             Some(crate::model::Lookback::Interval(text)) => {
@@ -144,7 +148,7 @@ impl Session<'_> {
             }
             _ => {}
         }
-        Ok(())
+        Ok(def)
     }
 
     /// Checks that a value casts to `type_name`; `what` names the option in the error.

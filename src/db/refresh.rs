@@ -141,7 +141,7 @@ impl Session<'_> {
             def.search_path.clone(),
         )?;
         let checked = self.resolve_sources(self.infer_sources(checked)?)?;
-        self.check_values(&checked)?;
+        let checked = self.check_values(checked)?;
         catalog::save_definition(self.conn, &checked, None)?;
         Ok(Stored { def: checked, ..stored })
     }

@@ -92,7 +92,7 @@ impl SqlFunction for Create {
                     Err(e) => return Err(e),
                 };
                 let def = s.resolve_sources(s.infer_sources(def)?)?;
-                s.check_values(&def)?;
+                let def = s.check_values(def)?;
                 check_placeholders(&def)?;
                 let rebuild = match &existing {
                     Some(old) if args.options.keep_data => {

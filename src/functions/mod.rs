@@ -46,10 +46,19 @@ pub(crate) fn settings(params: &Params, caller: &Caller) -> Result<Settings> {
 fn vars(params: &Params) -> Result<Vars> {
     match params.named.get("vars") {
         None => Ok(Vars::new()),
-        Some(ParamValue::Struct(fields)) => Ok(fields.iter().map(|(k, v)| (k.to_lowercase(), v.text())).collect()),
+        Some(ParamValue::Struct(fields)) => fields
+            .iter()
+            .map(|(k, v)| match v {
+                ParamValue::Null | ParamValue::List(_) | ParamValue::Struct(_) => Err(Error::usage(format!(
+                    "vars gives @{k} the value {}; give one value, such as {{'{k}': '2024-01-01'}}",
+                    v.shown()
+                ))),
+                v => Ok((k.to_lowercase(), v.text())),
+            })
+            .collect(),
         Some(other) => Err(Error::usage(format!(
             "vars must be a struct such as {{'start_date': '2024-01-01'}}, not {}",
-            other.text()
+            other.shown()
         ))),
     }
 }

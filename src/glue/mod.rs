@@ -58,7 +58,7 @@ impl Params {
             Some(other) => Err(Error::usage(format!(
                 "{}: {name} must be true or false, not {}; pass {name} := true or {name} := false",
                 self.function,
-                crate::quote::literal(&other.text())
+                other.shown()
             ))),
         }
     }

@@ -120,18 +120,19 @@ unsafe fn convert(value: ffi::duckdb_value) -> Option<ParamValue> {
         ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL => ParamValue::Interval(value_text(value)),
         ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST => {
             let n = ffi::duckdb_get_list_size(value);
-            let items = (0..n).filter_map(|i| take_param(ffi::duckdb_get_list_child(value, i))).collect();
+            let items =
+                (0..n).map(|i| take_param(ffi::duckdb_get_list_child(value, i)).unwrap_or(ParamValue::Null)).collect();
             ParamValue::List(items)
         }
         ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRUCT => {
             let ty = ffi::duckdb_get_value_type(value);
             let n = ffi::duckdb_struct_type_child_count(ty);
             let fields = (0..n)
-                .filter_map(|i| {
+                .map(|i| {
                     let name_ptr = ffi::duckdb_struct_type_child_name(ty, i);
                     let name = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
                     ffi::duckdb_free(name_ptr.cast());
-                    take_param(ffi::duckdb_get_struct_child(value, i)).map(|v| (name, v))
+                    (name, take_param(ffi::duckdb_get_struct_child(value, i)).unwrap_or(ParamValue::Null))
                 })
                 .collect();
             ParamValue::Struct(fields)
@@ -141,7 +142,7 @@ unsafe fn convert(value: ffi::duckdb_value) -> Option<ParamValue> {
             let fields = (0..n)
                 .filter_map(|i| {
                     let key = take_param(ffi::duckdb_get_map_key(value, i))?.text();
-                    take_param(ffi::duckdb_get_map_value(value, i)).map(|v| (key, v))
+                    Some((key, take_param(ffi::duckdb_get_map_value(value, i)).unwrap_or(ParamValue::Null)))
                 })
                 .collect();
             ParamValue::Struct(fields)
