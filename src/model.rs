@@ -130,6 +130,14 @@ pub fn changes_log_name(upstream: &Target, consumer: &Target) -> String {
     format!("{}{}", changes_log_prefix(upstream), crate::quote::qualified(&[&consumer.schema, &consumer.table]))
 }
 
+/// The mark of the tables kept for the model at `target` (see `ModelDef::kept_mark`).
+pub fn kept_mark_for(target: &Target) -> String {
+    format!("{KEPT_MARK_PREFIX}{}", target.display())
+}
+
+/// How every kept table's mark begins.
+pub const KEPT_MARK_PREFIX: &str = "kept by the incremental extension for model ";
+
 /// Where the model's table lives; the catalog lives in `database`.`_incremental`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -215,6 +223,12 @@ impl ModelDef {
     /// The comment the extension puts on the tables it builds; a table without it is never replaced or dropped.
     pub fn ownership_mark(&self) -> String {
         format!("incremental model {}: built and refreshed by the incremental extension", self.name())
+    }
+
+    /// The comment on the tables the extension keeps for this model in the catalog schema (snapshot copies, the
+    /// logs its upstream models write for it): the catalog drops only tables carrying it.
+    pub fn kept_mark(&self) -> String {
+        kept_mark_for(&self.target)
     }
 
     /// The query with its placeholders set to NULL: it binds, so DuckDB and the analysis can read it.

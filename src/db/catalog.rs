@@ -305,17 +305,32 @@ pub fn kept_tables(conn: &Connection, db: &str) -> Result<Vec<String>> {
 pub fn drop_kept(conn: &Connection, old: &ModelDef, new: Option<&ModelDef>) -> Result<()> {
     let kept =
         |def: &ModelDef| -> Vec<String> { def.sources.iter().filter_map(|s| s.kept_table(&def.target)).collect() };
-    let still = new.map(kept).unwrap_or_default();
-    for table in kept(old).into_iter().filter(|c| !still.contains(c)) {
-        batch(conn, &format!("DROP TABLE IF EXISTS {table}"))?;
+    let still: Vec<String> = new.map(kept).unwrap_or_default();
+    let mark = old.kept_mark();
+    for (name, comment) in kept_with_comments(conn, &old.target.database)? {
+        let table = table(&old.target.database, &name);
+        if kept(old).contains(&table) && !still.contains(&table) && comment.as_deref() == Some(mark.as_str()) {
+            batch(conn, &format!("DROP TABLE IF EXISTS {table}"))?;
+        }
     }
     Ok(())
 }
 
+/// The catalog schema's tables with their comments, which say for which model the extension keeps each.
+fn kept_with_comments(conn: &Connection, db: &str) -> Result<Vec<(String, Option<String>)>> {
+    rows(
+        conn,
+        "SELECT table_name, comment FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND schema_name = ?",
+        &[&db, &SCHEMA],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 /// Drops the logs a dropped model wrote for its readers; each reader then rebuilds, or fails naming the model.
 pub fn drop_logs_of(conn: &Connection, upstream: &Target) -> Result<()> {
-    for name in kept_tables(conn, &upstream.database)? {
-        if crate::model::is_changes_log_of(&name, upstream) {
+    for (name, comment) in kept_with_comments(conn, &upstream.database)? {
+        let marked = comment.is_some_and(|c| c.starts_with(crate::model::KEPT_MARK_PREFIX));
+        if marked && crate::model::is_changes_log_of(&name, upstream) {
             batch(conn, &format!("DROP TABLE IF EXISTS {}", table(&upstream.database, &name)))?;
         }
     }

@@ -77,22 +77,26 @@ fn since(def: &ModelDef, s: &Source, wm: &str) -> String {
 /// fresh copy of a snapshot source, or the upstream model's log emptied (created afresh by a `full` build, with the
 /// upstream table's columns).
 pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full: bool, shapes: &Decision) -> Vec<Step> {
+    // A kept table is marked with the model it belongs to: only a table with that mark is ever dropped for it.
+    let marked = |table: &str| Step::Run(format!("COMMENT ON TABLE {table} IS {}", literal(&def.kept_mark())));
     def.sources
         .iter()
-        .map(|s| {
+        .flat_map(|s| {
             let rel = s.sql_name();
             match (s.is_snapshot(), s.kept_table(&def.target)) {
                 (true, Some(copy)) => {
                     let cols = shapes.copied(&s.relation);
-                    return Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT {cols} FROM {rel}"));
+                    let create = Step::Run(format!("CREATE OR REPLACE TABLE {copy} AS SELECT {cols} FROM {rel}"));
+                    return vec![create, marked(&copy)];
                 }
                 (false, Some(log)) if full => {
-                    return Step::Run(format!(
+                    let create = Step::Run(format!(
                         "CREATE OR REPLACE TABLE {log} AS SELECT *, CAST(NULL AS TINYINT) AS {} FROM {rel} LIMIT 0",
                         ident(DIFF)
                     ));
+                    return vec![create, marked(&log)];
                 }
-                (false, Some(log)) => return Step::Run(format!("DELETE FROM {log}")),
+                (false, Some(log)) => return vec![Step::Run(format!("DELETE FROM {log}"))],
                 _ => {}
             }
             // With a lookback the changed rows start before the watermark, which must not move back.
@@ -102,7 +106,7 @@ pub fn source_watermarks(def: &ModelDef, marks: &BTreeMap<String, String>, full:
                 None => newest,
             };
             let sql = format!("SELECT CAST({value} AS VARCHAR) FROM ({}) AS s", changed_rows(def, s, marks, shapes));
-            Step::SourceWatermark(s.relation.clone(), sql)
+            vec![Step::SourceWatermark(s.relation.clone(), sql)]
         })
         .collect()
 }

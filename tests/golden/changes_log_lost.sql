@@ -54,3 +54,6 @@ DROP TABLE "temp"."main"."__incremental_net";
 
 -- step 17 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" AS SELECT *, CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "stg_orders" LIMIT 0;
+
+-- step 18 (run)
+COMMENT ON TABLE "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""" IS 'kept by the incremental extension for model daily';

@@ -37,3 +37,6 @@ DROP TABLE "temp"."main"."__incremental_keys";
 
 -- step 10 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" AS SELECT "customer_id", "amount", "note", "extra" FROM "orders";
+
+-- step 11 (run)
+COMMENT ON TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" IS 'kept by the incremental extension for model stg_orders';

@@ -33,3 +33,6 @@ COMMENT ON TABLE "shop"."main"."stg_orders" IS 'incremental model stg_orders: bu
 
 -- step 10 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" AS SELECT "amount", "note", "customer_id" FROM "orders";
+
+-- step 11 (run)
+COMMENT ON TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" IS 'kept by the incremental extension for model stg_orders';
