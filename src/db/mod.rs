@@ -28,12 +28,13 @@ pub struct Session<'a> {
     pub conn: &'a Connection,
     locks: &'a pool::ModelLocks,
     instance: &'a str,
+    builtins: &'a std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's.
 pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
     pool.with(|conn| {
-        let s = Session { conn, locks: &pool.locks, instance: &pool.instance };
+        let s = Session { conn, locks: &pool.locks, instance: &pool.instance, builtins: &pool.builtins };
         s.use_search_path(search_path)?;
         f(&s)
     })

@@ -35,6 +35,9 @@ pub struct Pool {
     /// A random id of this load of the extension, that is of this database instance: DuckDB numbers tables afresh
     /// in every instance, so a table oid recorded with it is compared only with oids read under the same id.
     pub instance: String,
+    /// The names of DuckDB's own functions, read once: a query calling only these uses no macro, so checking it
+    /// needs no scan of `duckdb_functions()` (about 20 ms).
+    pub builtins: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Models being refreshed in this process: a second refresh of the same model waits for the first instead of
@@ -94,6 +97,7 @@ impl Pool {
             last_used: Mutex::new(Instant::now()),
             locks: ModelLocks::default(),
             instance,
+            builtins: Mutex::default(),
         })
     }
 

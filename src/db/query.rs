@@ -66,20 +66,29 @@ impl Session<'_> {
     /// The views and macros `parsed` uses, each with its definition as a query.
     fn definitions_used(&self, parsed: &Parsed) -> Result<Vec<(String, String)>> {
         let mut out = Vec::new();
-        for f in &parsed.functions {
-            let found: Vec<(String, Option<String>)> = rows(
+        let known = |f: &String| self.builtins.lock().is_ok_and(|b| b.contains(f));
+        let unknown: Vec<&String> = parsed.functions.iter().filter(|f| !known(f)).collect();
+        if !unknown.is_empty() {
+            // Read once per query that calls something new: DuckDB's own functions are remembered, the macros among
+            // the unknown names are followed.
+            let all: Vec<(String, bool, String, Option<String>)> = rows(
                 self.conn,
-                "SELECT function_type, macro_definition FROM duckdb_functions()
-                 WHERE lower(function_name) = ? AND function_type IN ('macro', 'table_macro')",
-                &[f],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT lower(function_name), internal, function_type, macro_definition FROM duckdb_functions()",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            for (kind, definition) in found {
+            if let Ok(mut builtins) = self.builtins.lock() {
+                builtins.extend(all.iter().filter(|(_, internal, ..)| *internal).map(|(name, ..)| name.clone()));
+            }
+            for (name, _, kind, definition) in
+                all.into_iter().filter(|(name, internal, ..)| !internal && unknown.contains(&name))
+            {
                 let query = match kind.as_str() {
                     "table_macro" => definition.unwrap_or_default(),
-                    _ => format!("SELECT {}", definition.unwrap_or_default()),
+                    "macro" => format!("SELECT {}", definition.unwrap_or_default()),
+                    _ => continue,
                 };
-                out.push((format!("macro {f}"), query));
+                out.push((format!("macro {name}"), query));
             }
         }
         for [catalog, schema, name] in &parsed.tables {

@@ -113,7 +113,11 @@ impl Session<'_> {
             error: None,
         };
         catalog::save_refresh(self.conn, &stored.def.target, &run)?;
-        super::shapes::save(self.conn, &stored.def.target, &state.source_shapes)?;
+        // The shapes are compared with the recorded ones at every refresh; rewriting equal ones would make every
+        // no-op write to the catalog.
+        if state.source_shapes != state.recorded_shapes {
+            super::shapes::save(self.conn, &stored.def.target, &state.source_shapes)?;
+        }
         Ok((stored.def.name(), run))
     }
 
