@@ -23,7 +23,7 @@ demo: $(EXT) hosts
 	$(CLI) -unsigned build/demo.duckdb < demo/demo.sql
 
 # Every check: fmt, clippy (warnings denied), unit and golden tests, the sqllogictest suite in the three hosts,
-# and the python tests (differential, reopen) in both python hosts.
+# and the python tests (differential, crash, clean exit, hostile input, docs examples, reopen, DuckLake) in both python hosts.
 test: $(EXT) hosts
 	scripts/check.sh
 
