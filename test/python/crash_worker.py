@@ -138,10 +138,15 @@ def problems(con, thorough=False):
         if comment is None or not comment.startswith(f"incremental model {name}:"):
             state = "missing" if comment is None else "unmarked"
             out.append(f"model {name} is built in the catalog, but its table is {state}")
-    kept = {t for s, t in tables if s == "_incremental"} - {"models", "history"}
+    kept = {t for s, t in tables if s == "_incremental"} - {"models", "history", "source_tables", "source_columns"}
     expected = {t for name in built for t in BY_NAME[name].kept if name in BY_NAME}
     if kept != expected:
         out.append(f"_incremental keeps {sorted(kept)}, the built models own {sorted(expected)}")
+    for name in sorted(built):
+        for t in BY_NAME[name].kept if name in BY_NAME else []:
+            mark = tables.get(("_incremental", t))
+            if t in kept and mark != f"kept by the incremental extension for model {name}":
+                out.append(f"kept table {t} of model {name} carries the mark {mark!r}")
 
     history = rows(con, "SELECT run_id, model, mode, rows_inserted, rows_deleted, watermark_after, "
                         "CAST(started_at AS VARCHAR) FROM incremental_history()")
