@@ -14,6 +14,9 @@ pub fn wrapped(query: &str) -> String {
     format!("SELECT * FROM (\n{query}\n) AS q")
 }
 
+/// How the function names standing for placeholders begin (a random number follows).
+const MARKER: &str = "__incremental_placeholder_";
+
 /// How many views and macros are followed for refused calls.
 const MAX_DEPTH: usize = 16;
 
@@ -67,7 +70,7 @@ impl Session<'_> {
     fn definitions_used(&self, parsed: &Parsed) -> Result<Vec<(String, String)>> {
         let mut out = Vec::new();
         let known = |f: &String| self.builtins.lock().is_ok_and(|b| b.contains(f));
-        let unknown: Vec<&String> = parsed.functions.iter().filter(|f| !known(f)).collect();
+        let unknown: Vec<&String> = parsed.functions.iter().filter(|f| !known(f) && !f.starts_with(MARKER)).collect();
         if !unknown.is_empty() {
             // Read once per query that calls something new: DuckDB's own functions are remembered, the macros among
             // the unknown names are followed.
@@ -109,10 +112,7 @@ impl Session<'_> {
     /// many calls and no `@` operator left, so every value later lands where DuckDB reads code, never inside a
     /// string or comment it reads differently from the extension.
     pub fn check_query(&self, model: &str, query: &str) -> Result<()> {
-        let marker = format!(
-            "__incremental_placeholder_{}",
-            std::collections::hash_map::RandomState::new().build_hasher().finish()
-        );
+        let marker = format!("{MARKER}{}", std::collections::hash_map::RandomState::new().build_hasher().finish());
         let expected = crate::placeholders::find(query).len();
         let marked = crate::placeholders::substitute(query, |_| Some(format!("{marker}()"))).unwrap_or_default();
         // An error about the marked text would show the marker: the user's own text is parsed for the message.
