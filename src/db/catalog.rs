@@ -292,12 +292,7 @@ pub fn history(conn: &Connection, only: Option<&Target>) -> Result<Vec<(Target, 
 
 /// The names of the tables in the catalog schema of `db`: snapshot copies and change logs among them.
 pub fn kept_tables(conn: &Connection, db: &str) -> Result<Vec<String>> {
-    rows(
-        conn,
-        "SELECT table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND schema_name = ?",
-        &[&db, &SCHEMA],
-        |r| r.get(0),
-    )
+    Ok(kept_with_comments(conn, db)?.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Drops the tables `old` keeps for its sources (snapshot copies, change logs), except those `new` (its

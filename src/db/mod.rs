@@ -192,15 +192,16 @@ impl Session<'_> {
             }
         }
         let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
+        let kept_tables = catalog::kept_tables(self.conn, &def.target.database)?;
         Ok(ModelState {
             built: stored.built,
             table_exists: existing.is_some(),
             columns_match,
             watermark: stored.watermark.clone(),
             rebuild_reason: stored.rebuild_reason.clone(),
-            kept_tables: catalog::kept_tables(self.conn, &def.target.database)?,
             source_shapes: self.source_shapes(def)?,
-            recorded_shapes: shapes::recorded(self.conn, &def.target)?,
+            recorded_shapes: shapes::recorded(self.conn, &def.target, &kept_tables)?,
+            kept_tables,
         })
     }
 

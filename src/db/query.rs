@@ -7,6 +7,8 @@ use super::sql::{rows, scalar};
 use super::Session;
 use crate::analysis::statement::{parsed, refused_function, view_query, Parsed};
 use crate::error::{Error, Result};
+use crate::model::ModelDef;
+use crate::placeholders::Vars;
 
 /// How the extension embeds a model's query in the statements it writes: on lines of its own, so a trailing
 /// comment ends before the closing parenthesis.
@@ -24,6 +26,17 @@ fn bad(model: &str, detail: String) -> Error {
     Error::BadQuery { model: model.to_string(), detail }
 }
 
+/// Refuses a call of a refused function written in `parsed` itself; `via` names the views and macros it came
+/// through.
+fn refuse_calls(model: &str, parsed: &Parsed, via: &str) -> Result<()> {
+    match parsed.functions.iter().find_map(|f| Some((f, refused_function(f)?))) {
+        Some((f, why)) => {
+            Err(bad(model, format!("it calls {f}(){via}, which a model's query may not call: {why}; remove the call")))
+        }
+        None => Ok(()),
+    }
+}
+
 impl Session<'_> {
     /// What DuckDB's parser makes of `sql`; the text travels as a parameter, so nothing in it is run.
     fn parse(&self, model: &str, sql: &str) -> Result<Parsed> {
@@ -31,25 +44,23 @@ impl Session<'_> {
         parsed(&json.unwrap_or_default()).map_err(|detail| bad(model, detail))
     }
 
-    /// One SELECT as DuckDB reads it, also as the extension embeds it, calling no refused function, directly or
-    /// through the views and macros it uses.
-    fn parse_embeddable(&self, model: &str, sql: &str) -> Result<Parsed> {
+    /// One SELECT as DuckDB reads it, also as the extension embeds it, calling no refused function, directly or,
+    /// with `follow`, through the views and macros it uses.
+    fn parse_embeddable(&self, model: &str, sql: &str, follow: bool) -> Result<Parsed> {
         let parsed = self.parse(model, sql)?;
         self.parse(model, &wrapped(sql))
             .map_err(|_| bad(model, "it cannot be used as a subquery; pass a single SELECT statement".into()))?;
-        self.check_calls(model, &parsed, "", &mut Vec::new())?;
+        match follow {
+            true => self.check_calls(model, &parsed, "", &mut Vec::new())?,
+            false => refuse_calls(model, &parsed, "")?,
+        }
         Ok(parsed)
     }
 
     /// Refuses a call of a refused function in `parsed` or in the definition of a view or macro it uses, followed to
     /// a depth of `MAX_DEPTH`; `via` says through which views and macros, for the message.
     fn check_calls(&self, model: &str, parsed: &Parsed, via: &str, seen: &mut Vec<String>) -> Result<()> {
-        if let Some((f, why)) = parsed.functions.iter().find_map(|f| Some((f, refused_function(f)?))) {
-            return Err(bad(
-                model,
-                format!("it calls {f}(){via}, which a model's query may not call: {why}; remove the call"),
-            ));
-        }
+        refuse_calls(model, parsed, via)?;
         if seen.len() >= MAX_DEPTH {
             return Ok(());
         }
@@ -116,7 +127,7 @@ impl Session<'_> {
         let expected = crate::placeholders::find(query).len();
         let marked = crate::placeholders::substitute(query, |_| Some(format!("{marker}()"))).unwrap_or_default();
         // An error about the marked text would show the marker: the user's own text is parsed for the message.
-        let parsed = self.parse_embeddable(model, &marked).map_err(|e| match self.parse(model, query) {
+        let parsed = self.parse_embeddable(model, &marked, true).map_err(|e| match self.parse(model, query) {
             Err(original) => original,
             Ok(_) => match e {
                 Error::BadQuery { detail, .. } => bad(model, detail.replace(&format!("{marker}()"), "@placeholder")),
@@ -134,8 +145,14 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Checks a query with its placeholders filled: still one SELECT as embedded, calling no refused function.
-    pub fn check_filled(&self, model: &str, query: &str) -> Result<()> {
-        self.parse_embeddable(model, query).map(|_| ())
+    /// The definition with its query filled as for a full build with `vars`, after checking the query as stored
+    /// and, again, as filled: still one SELECT as embedded, calling no refused function. The views and macros are
+    /// those `check_query` just followed, so only the filled text itself is read again.
+    pub fn checked_fill(&self, def: &ModelDef, vars: &Vars) -> Result<ModelDef> {
+        let model = def.name();
+        self.check_query(&model, &def.query)?;
+        let filled = crate::planner::fill(def, None, vars)?;
+        self.parse_embeddable(&model, &filled.query, false)?;
+        Ok(filled)
     }
 }

@@ -94,9 +94,7 @@ impl Session<'_> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
-        let name = stored.def.name();
-        self.check_query(&name, &stored.def.query)?;
-        self.check_filled(&name, &planner::fill(&stored.def, None, &settings.vars)?.query)?;
+        self.checked_fill(&stored.def, &settings.vars)?;
         self.check_query_columns(&stored.def)?;
         let plan = planner::plan(&stored.def, &state, full_refresh, &settings.vars)?;
         let outcome = exec::run(self.conn, &plan, &stored.def, stored.watermark.clone(), settings.full_fraction)?;

@@ -10,7 +10,7 @@ use crate::model::{Column, ModelDef, SourceShape, TableIdentity, Target};
 use crate::names;
 use crate::quote::literal;
 
-use super::catalog::{table, SCHEMA, THIS_MODEL};
+use super::catalog::{table, THIS_MODEL};
 
 /// The tables recording each model's table sources as the last refresh saw them: identity (one row per source;
 /// `instance`, `database_oid` and `table_oid` for a DuckDB table, `lake_table_uuid` for a DuckLake one, all NULL
@@ -34,19 +34,19 @@ pub fn ensure(conn: &Connection, db: &str) -> Result<()> {
 }
 
 fn has_source_shapes(conn: &Connection, db: &str) -> Result<bool> {
-    let n: Option<i64> = scalar(
-        conn,
-        "SELECT count(*) FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND schema_name = ?
-         AND table_name IN ('source_tables', 'source_columns')",
-        &[&db, &SCHEMA],
-    )?;
-    Ok(n == Some(2))
+    Ok(has_shape_tables(&super::catalog::kept_tables(conn, db)?))
 }
 
-/// The shapes of the model's table sources recorded at its last refresh; none in a catalog without the tables.
-pub fn recorded(conn: &Connection, target: &Target) -> Result<Vec<SourceShape>> {
+/// True when the catalog schema's tables (`kept`, as `catalog::kept_tables` lists them) include the shape tables.
+fn has_shape_tables(kept: &[String]) -> bool {
+    ["source_tables", "source_columns"].iter().all(|t| kept.iter().any(|k| k == t))
+}
+
+/// The shapes of the model's table sources recorded at its last refresh; none in a catalog without the tables
+/// (`kept`: the catalog schema's tables, already listed by the caller).
+pub fn recorded(conn: &Connection, target: &Target, kept: &[String]) -> Result<Vec<SourceShape>> {
     let db = &target.database;
-    if !has_source_shapes(conn, db)? {
+    if !has_shape_tables(kept) {
         return Ok(Vec::new());
     }
     let sql = format!(

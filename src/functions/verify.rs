@@ -6,7 +6,6 @@ use crate::db::{self, Pool};
 use crate::error::{Error, Result};
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
 use crate::model::ModelDef;
-use crate::planner;
 use crate::quote::{column_list, ident, literal};
 
 pub struct Verify;
@@ -81,9 +80,7 @@ impl SqlFunction for Verify {
                 )));
             }
             s.use_search_path(&stored.def.search_path)?;
-            s.check_query(&model, &stored.def.query)?;
-            let filled = planner::fill(&stored.def, None, &args.settings.vars)?;
-            s.check_filled(&model, &filled.query)?;
+            let filled = s.checked_fill(&stored.def, &args.settings.vars)?;
             let (missing, extra, sample) = s
                 .conn
                 .query_row(&verify_sql(&filled), [], |r| {
