@@ -121,7 +121,7 @@ def kill_as_aimed(w, aim, rng, durations):
             begun[x[1]] = x[2]
         elif x[0] == "end" and len(x) == 4 and x[1] in begun:
             durations[(x[1], begun.pop(x[1]))].append(float(x[3]) / 1000)
-        elif x[0] == "created":
+        elif x[0] == "created" and len(x) == 3:  # a line the kill cut short has no duration
             durations["ddl"].append(float(x[2]) / 1000)
     return lines
 
