@@ -1,5 +1,6 @@
-//! What `strategy := 'auto'` decides beyond the options it was given: a model reading only models reads their
-//! recorded changes.
+//! What `strategy := 'auto'` decides beyond the options it was given: a model reading only DuckLake tables reads
+//! their change feeds, with the unique key its query's shape gives when none was passed; a model reading only
+//! models reads their recorded changes.
 
 use crate::model::{ModelDef, Source, Strategy};
 
@@ -35,7 +36,7 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
     }
     let sources: Vec<Source> = relations
         .iter()
-        .map(|r| Source { relation: r.clone(), column: "changes".into(), type_name: None, upstream: None })
+        .map(|r| Source { relation: r.clone(), kind: crate::model::Kind::Changes(Default::default()) })
         .collect();
     let named: Vec<crate::analysis::SourceRows> =
         sources.iter().map(|s| crate::analysis::SourceRows::whole(&s.relation, &s.sql_name())).collect();
@@ -54,6 +55,49 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
         )),
     }
     def
+}
+
+/// `strategy := 'auto'` with neither time_column nor sources, for a query whose every relation (`relations`, as
+/// written) is a table of a DuckLake (`lake`): each is read through its change feed, keyed by the unique_key given
+/// or the one the query's shape gives. None when the query does not qualify; then the other inferences apply.
+pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) -> Option<ModelDef> {
+    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    if !asked || relations.is_empty() || relations.iter().any(|r| !lake.contains(r)) {
+        return None;
+    }
+    let query = crate::placeholders::bindable(&def.query);
+    let (key, inferred) = match def.unique_key.is_empty() {
+        false => (def.unique_key.clone(), false),
+        true => match crate::analysis::inferred_key(&query) {
+            Some(key) => (key, true),
+            None => {
+                def.strategy_reason.push_str(
+                    "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query (GROUP BY keys, or the PARTITION BY of a row_number() = 1 dedup): pass unique_key to refresh only the keys that changed",
+                );
+                return Some(def);
+            }
+        },
+    };
+    let sources: Vec<Source> =
+        relations.iter().map(|r| Source { relation: r.clone(), kind: crate::model::Kind::Feed }).collect();
+    let named: Vec<crate::analysis::SourceRows> =
+        sources.iter().map(|s| crate::analysis::SourceRows::whole(&s.relation, &s.sql_name())).collect();
+    if let Err(why) = crate::analysis::keyed(&query, &key, &named, "k") {
+        def.strategy_reason
+            .push_str(&format!("; it reads only DuckLake tables, but the query cannot be refreshed by key ({why})"));
+        return Some(def);
+    }
+    def.strategy = Strategy::Merge;
+    def.strategy_reason = format!(
+        "auto: reads only DuckLake tables ({}) through their change feeds, with unique key ({}){}, so the keys their changed rows reach are recomputed and merged",
+        relations.join(", "),
+        key.join(", "),
+        if inferred { " inferred from the query" } else { "" }
+    );
+    def.unique_key = key;
+    def.sources = sources;
+    def.sources_inferred = true;
+    Some(def)
 }
 
 #[cfg(test)]
@@ -88,7 +132,7 @@ mod tests {
         let d = changes_sources(def(DAILY, &["day"]), &["stg".into()], &["stg".into()]);
         assert!(d.sources_inferred);
         assert_eq!(d.sources.len(), 1);
-        assert!(d.sources[0].is_changes());
+        assert!(matches!(d.sources[0].kind, crate::model::Kind::Changes(_)));
         assert!(d.strategy_reason.contains("reads only models (stg)"), "{}", d.strategy_reason);
     }
 

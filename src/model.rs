@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::planner::sources::Kind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Strategy {
     Append,
@@ -67,18 +69,38 @@ pub struct Column {
     pub type_name: String,
 }
 
-/// A table the query reads, and the column whose growth marks its changed rows (an update timestamp, a load time,
-/// an increasing id): rows with a value beyond the one stored at the last refresh are the changed ones.
+/// A table the query reads and how its changed rows are found (see `planner::sources`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredSource")]
 pub struct Source {
     /// The relation as the query names it.
     pub relation: String,
-    pub column: String,
-    /// The column's DuckDB type, known once the source can be described.
-    pub type_name: Option<String>,
-    /// For `'changes'`: the model whose refreshes record, for this one, the rows they delete and insert.
-    #[serde(default)]
-    pub upstream: Option<Target>,
+    pub kind: Kind,
+}
+
+/// A source as stored: the current form, or the older one whose `column` held either a change column or one of the
+/// words `snapshot` and `changes`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredSource {
+    Current { relation: String, kind: Kind },
+    Flat { relation: String, column: String, type_name: Option<String>, upstream: Option<Target> },
+}
+
+impl From<StoredSource> for Source {
+    fn from(stored: StoredSource) -> Source {
+        match stored {
+            StoredSource::Current { relation, kind } => Source { relation, kind },
+            StoredSource::Flat { relation, column, type_name, upstream } => {
+                let kind = match Kind::declared(&column) {
+                    Kind::Watermark(w) => Kind::Watermark(crate::planner::sources::Watermark { type_name, ..w }),
+                    Kind::Changes(_) => Kind::Changes(crate::planner::sources::Upstream { upstream }),
+                    other => other,
+                };
+                Source { relation, kind }
+            }
+        }
+    }
 }
 
 impl Source {
@@ -88,24 +110,16 @@ impl Source {
         crate::quote::qualified(&parts)
     }
 
-    /// `'snapshot'` instead of a column: the changed rows are found by comparing the table with a copy kept at the
-    /// last refresh, old and new versions both, so in-place updates and deletes are seen.
-    pub fn is_snapshot(&self) -> bool {
-        self.column.eq_ignore_ascii_case("snapshot")
-    }
-
-    /// `'changes'` instead of a column: the source is a model, and its refreshes record the rows they change.
-    pub fn is_changes(&self) -> bool {
-        self.column.eq_ignore_ascii_case("changes")
-    }
-
-    /// The name of the table the model keeps in its catalog schema for this source: the snapshot copy, or the log
-    /// its upstream model writes; None for a change column.
-    pub fn kept_name(&self, model: &Target) -> Option<String> {
-        if self.is_snapshot() {
-            return Some(format!("snapshot of {} for {}.{}", self.relation, model.schema, model.table));
+    pub fn upstream(&self) -> Option<&Target> {
+        match &self.kind {
+            Kind::Changes(u) => u.upstream.as_ref(),
+            _ => None,
         }
-        self.upstream.as_ref().map(|up| changes_log_name(up, model))
+    }
+
+    /// The name of the table the model keeps in its catalog schema for this source, if its kind keeps one.
+    pub fn kept_name(&self, model: &Target) -> Option<String> {
+        crate::planner::sources::kept_name(self, model)
     }
 
     /// `kept_name`, qualified: the table lives in the catalog schema of the model's database.
@@ -212,8 +226,10 @@ impl ModelDef {
     pub fn relocate(mut self, db: &str) -> ModelDef {
         if self.target.database != db {
             self.search_path = crate::names::rename_database(&self.search_path, &self.target.database, db);
-            for up in self.sources.iter_mut().filter_map(|s| s.upstream.as_mut()) {
-                up.database = db.to_string();
+            for s in self.sources.iter_mut() {
+                if let Kind::Changes(crate::planner::sources::Upstream { upstream: Some(up) }) = &mut s.kind {
+                    up.database = db.to_string();
+                }
             }
             self.target.database = db.to_string();
         }
@@ -273,6 +289,42 @@ pub struct ModelState {
     pub source_shapes: Vec<SourceShape>,
     /// The same, as recorded at the last successful refresh; empty when none was recorded.
     pub recorded_shapes: Vec<SourceShape>,
+    /// What the change feed of each DuckLake source says, by relation; a source that does not resolve to a table
+    /// of an attached DuckLake is left out.
+    pub feeds: std::collections::BTreeMap<String, FeedProbe>,
+}
+
+/// A DuckLake source's feed, read in the refresh's own transaction before planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedProbe {
+    /// The table as DuckLake names it: the attached catalog, its schema and the table.
+    pub catalog: String,
+    pub schema: String,
+    pub table: String,
+    /// The snapshot the refresh's transaction reads: what the refresh sees, and the mark it stores.
+    pub current: i64,
+    pub since: FeedSince,
+}
+
+/// What changed in a DuckLake source since the snapshot the last refresh read (`from`); `next_kept` says whether the
+/// snapshot after it still exists (it can then start the range).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSince {
+    /// No snapshot was stored for it (a first build, or the source was declared another way before).
+    NotRead,
+    /// The stored snapshot was expired: it can no longer bound a range.
+    Expired {
+        from: i64,
+    },
+    Untouched,
+    InsertsOnly {
+        from: i64,
+        next_kept: bool,
+    },
+    Changed {
+        from: i64,
+        next_kept: bool,
+    },
 }
 
 /// A declared source table's identity and columns in order, recorded at every refresh to see what changed since.

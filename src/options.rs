@@ -127,12 +127,9 @@ fn parse_sources(model: &str, value: &ParamValue) -> Result<Vec<Source>> {
     fields
         .iter()
         .map(|(relation, column)| match column {
-            ParamValue::Text(c) if !c.trim().is_empty() && !relation.trim().is_empty() => Ok(Source {
-                relation: relation.trim().to_string(),
-                column: c.trim().to_string(),
-                type_name: None,
-                upstream: None,
-            }),
+            ParamValue::Text(c) if !c.trim().is_empty() && !relation.trim().is_empty() => {
+                Ok(Source { relation: relation.trim().to_string(), kind: crate::model::Kind::declared(c.trim()) })
+            }
             other => Err(Error::option(
                 model,
                 format!(
@@ -362,7 +359,7 @@ pub fn options_of(def: &ModelDef) -> CreateOptions {
         start: def.start.clone().map(ParamValue::Text),
         sources: (!def.sources.is_empty() && !def.sources_inferred).then(|| {
             ParamValue::Struct(
-                def.sources.iter().map(|s| (s.relation.clone(), ParamValue::Text(s.column.clone()))).collect(),
+                def.sources.iter().map(|s| (s.relation.clone(), ParamValue::Text(s.kind.declaration()))).collect(),
             )
         }),
         replace: false,

@@ -2,9 +2,11 @@
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
 use incremental::model::{
-    Column, Lookback, ModelDef, ModelState, Source, SourceShape, Strategy, TableIdentity, Target, TimeKind,
+    Column, FeedProbe, FeedSince, Kind, Lookback, ModelDef, ModelState, Source, SourceShape, Strategy, TableIdentity,
+    Target, TimeKind,
 };
 use incremental::placeholders::Vars;
+use incremental::planner::sources::{Upstream, Watermark};
 use incremental::planner::{self, Plan};
 
 fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool) -> Plan {
@@ -49,6 +51,7 @@ fn built(watermark: &str) -> ModelState {
         kept_tables: Vec::new(),
         source_shapes: Vec::new(),
         recorded_shapes: Vec::new(),
+        feeds: Default::default(),
     }
 }
 
@@ -74,9 +77,7 @@ fn render(p: &Plan) -> String {
 fn summary_def(query: &str) -> ModelDef {
     let source = |relation: &str| Source {
         relation: relation.into(),
-        column: "updated_at".into(),
-        type_name: Some("TIMESTAMP".into()),
-        upstream: None,
+        kind: Kind::Watermark(Watermark { column: "updated_at".into(), type_name: Some("TIMESTAMP".into()) }),
     };
     ModelDef {
         query: query.into(),
@@ -106,12 +107,7 @@ fn daily_def() -> ModelDef {
         time_column: None,
         lookback: None,
         columns: vec![col("day", "DATE"), col("amount", "DECIMAL(38,2)")],
-        sources: vec![Source {
-            relation: "stg_orders".into(),
-            column: "changes".into(),
-            type_name: None,
-            upstream: Some(stg),
-        }],
+        sources: vec![Source { relation: "stg_orders".into(), kind: Kind::Changes(Upstream { upstream: Some(stg) }) }],
         ..orders_def(Strategy::Merge, &[], None, None)
     }
 }
@@ -144,13 +140,38 @@ fn summary_shapes(state: ModelState) -> ModelState {
     shaped(state, both.clone(), both)
 }
 
+/// The summary over two DuckLake tables read through their change feeds, the orders feed saying `orders`, the
+/// products feed untouched since snapshot 40.
+fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
+    let mut def = summary_def(SUMMARY);
+    for s in &mut def.sources {
+        s.kind = Kind::Feed;
+    }
+    let mut state = summary_shapes(built(r#"{"orders":"40","shop.main.products":"40"}"#));
+    let feed = |table: &str, since| FeedProbe {
+        catalog: "lake".into(),
+        schema: "main".into(),
+        table: table.into(),
+        current: 44,
+        since,
+    };
+    state.feeds.insert("orders".into(), feed("orders", orders));
+    state.feeds.insert("shop.main.products".into(), feed("products", FeedSince::Untouched));
+    (def, state)
+}
+
+fn feed_plan(orders: FeedSince) -> Plan {
+    let (def, state) = feed_case(orders);
+    plan(&def, &state, false)
+}
+
 /// Totals per customer over `orders` declared `'snapshot'`, with its copy kept.
 fn snapshot_def() -> ModelDef {
     ModelDef {
         query: "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id".into(),
         unique_key: vec!["customer_id".into()],
         columns: vec![col("customer_id", "INTEGER"), col("total", "HUGEINT")],
-        sources: vec![Source { relation: "orders".into(), column: "snapshot".into(), type_name: None, upstream: None }],
+        sources: vec![Source { relation: "orders".into(), kind: Kind::Snapshot }],
         ..summary_def(SUMMARY)
     }
 }
@@ -280,6 +301,15 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("shapes_snapshot_column_retyped", plan(&snapshot_def(), &snapshot_state(&retyped), false)),
         ("shapes_watermark_source_recreated", plan(&summary_def(SUMMARY), &recreated, false)),
         ("shapes_not_recorded", plan(&summary_def(SUMMARY), &built(marks), false)),
+        ("feed_untouched_noop", feed_plan(FeedSince::Untouched)),
+        ("feed_insertions_only", feed_plan(FeedSince::InsertsOnly { from: 40, next_kept: true })),
+        ("feed_changes_both_images", feed_plan(FeedSince::Changed { from: 40, next_kept: true })),
+        ("feed_changes_after_expired_snapshot", feed_plan(FeedSince::Changed { from: 40, next_kept: false })),
+        ("feed_snapshot_expired", feed_plan(FeedSince::Expired { from: 40 })),
+        ("feed_first_build", {
+            let (def, state) = feed_case(FeedSince::NotRead);
+            plan(&def, &ModelState { built: false, table_exists: false, ..state }, false)
+        }),
         (
             "sources_query_not_by_key",
             plan(

@@ -16,7 +16,7 @@ pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
 pub use reads::{read_columns, ReadColumns};
 pub use running::{running, Combine, Running};
-pub use unique::unique_by_shape;
+pub use unique::{inferred_key, unique_by_shape};
 
 use std::ops::ControlFlow;
 

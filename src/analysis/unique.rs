@@ -2,10 +2,11 @@
 //! `row_number() OVER (PARTITION BY <exactly the key> ...) = 1` dedup. For them the refresh leaves out its
 //! duplicate-key check, which would only prove it again (measured at 10M events: 1.5 s of a 9 s rebuild).
 
-use sqlparser::ast::{Expr, GroupByExpr};
+use sqlparser::ast::{Expr, GroupByExpr, SelectItem};
 
 use super::aggregates::visit_functions;
 use super::dedup::first_row_window;
+use super::key_checks::column_name;
 use super::key_checks::is_key_term;
 use super::keys::{key_exprs, parse_select};
 
@@ -33,6 +34,31 @@ pub fn unique_by_shape(query: &str, unique_key: &[String]) -> bool {
     }
 }
 
+/// The unique key the query's shape gives, as output column names: its GROUP BY terms when each is an item of
+/// its SELECT list, or the PARTITION BY columns of a `row_number() ... = 1` dedup; None when neither names one.
+pub fn inferred_key(query: &str) -> Option<Vec<String>> {
+    let (_, select) = parse_select(query).ok()?;
+    let named = |i: usize, item: &SelectItem| match item {
+        SelectItem::ExprWithAlias { expr, alias } => Some((expr.clone(), i + 1, alias.value.clone())),
+        SelectItem::UnnamedExpr(e) => column_name(e).map(|n| (e.clone(), i + 1, n.to_string())),
+        _ => None,
+    };
+    let items: Vec<(Expr, usize, String)> =
+        select.projection.iter().enumerate().filter_map(|(i, item)| named(i, item)).collect();
+    let names = match &select.group_by {
+        GroupByExpr::Expressions(list, modifiers) if modifiers.is_empty() && !list.is_empty() => list
+            .iter()
+            .map(|g| items.iter().find(|(e, position, _)| is_key_term(g, e, *position)).map(|(_, _, n)| n.clone()))
+            .collect::<Option<Vec<_>>>()?,
+        GroupByExpr::Expressions(list, _) if list.is_empty() => {
+            let spec = select.qualify.as_ref().and_then(first_row_window)?;
+            spec.partition_by.iter().map(|e| column_name(e).map(str::to_string)).collect::<Option<Vec<_>>>()?
+        }
+        _ => return None,
+    };
+    (!names.is_empty() && unique_by_shape(query, &names)).then_some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +77,27 @@ mod tests {
             "SELECT * FROM raw QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1",
             &["id"]
         ));
+    }
+
+    #[test]
+    fn infers_the_key_from_group_by_or_a_dedup() {
+        let key = |q: &str| inferred_key(q).map(|k| k.join(", "));
+        assert_eq!(key("SELECT day, count(*) AS n FROM t GROUP BY day").as_deref(), Some("day"));
+        assert_eq!(key("SELECT o.c, o.p, sum(x) AS s FROM o GROUP BY o.p, o.c").as_deref(), Some("p, c"));
+        assert_eq!(key("SELECT CAST(ts AS DATE) AS day, count(*) FROM t GROUP BY 1").as_deref(), Some("day"));
+        assert_eq!(
+            key("SELECT * FROM raw QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1").as_deref(),
+            Some("id")
+        );
+        for q in [
+            "SELECT count(*) AS n FROM t",
+            "SELECT sum(x) AS s FROM t GROUP BY day",
+            "SELECT day, n FROM t",
+            "SELECT day, count(*) AS n FROM t GROUP BY ROLLUP (day)",
+            "SELECT * FROM raw QUALIFY rank() OVER (PARTITION BY id ORDER BY v DESC) = 1",
+        ] {
+            assert_eq!(key(q), None, "{q}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod exec;
+mod feed;
 mod graph;
 pub mod history;
 mod migrate;
@@ -184,7 +185,7 @@ impl Session<'_> {
         if existing.is_some() && !owns(stored, existing.as_ref()) {
             return Err(Error::NotOurTable { table: def.name() });
         }
-        for (s, up) in def.sources.iter().filter_map(|s| Some((s, s.upstream.as_ref()?))) {
+        for (s, up) in def.sources.iter().filter_map(|s| Some((s, s.upstream()?))) {
             if catalog::find(self.conn, up)?.is_none() {
                 return Err(Error::RefreshFailed {
                     model: def.name(),
@@ -206,6 +207,7 @@ impl Session<'_> {
             rebuild_reason: stored.state.rebuild_reason.clone(),
             source_shapes: self.source_shapes(def)?,
             recorded_shapes: stored.state.source_shapes.clone(),
+            feeds: self.feeds(def, &stored.state.source_marks)?,
             kept_tables,
         })
     }

@@ -7,6 +7,15 @@ use crate::error::Result;
 use crate::model::{ModelDef, SourceShape, TableIdentity};
 use crate::names;
 
+/// A relation resolved: the database's type (`duckdb`, `ducklake`, ...; `view` for a view) and exact names.
+pub struct Resolved {
+    pub oids: Option<(i64, i64)>,
+    pub kind: String,
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+}
+
 impl Session<'_> {
     /// The model's table sources as the database describes them now, their names resolved with the model's
     /// search_path (which this sets on the session); a source that cannot be described is left out.
@@ -14,7 +23,7 @@ impl Session<'_> {
         self.use_search_path(&def.search_path)?;
         let default_db = self.default_database()?;
         let mut out = Vec::new();
-        for s in def.sources.iter().filter(|s| !s.is_changes()) {
+        for s in def.sources.iter().filter(|s| !matches!(s.kind, crate::model::Kind::Changes(_))) {
             let Ok(columns) = self.describe(&def.name(), &format!("SELECT * FROM {}", s.sql_name())) else {
                 continue;
             };
@@ -24,11 +33,30 @@ impl Session<'_> {
         Ok(out)
     }
 
-    /// The identity of the table a relation name resolves to, as DuckDB resolves it: the first candidate along the
-    /// search_path that holds a table or view. A view, or a name that is not a valid table name, is Unknown.
+    /// The identity of the table a relation name resolves to; a view, or a name that is not a valid table name,
+    /// is Unknown.
     fn identity(&self, relation: &str, search_path: &str, default_db: &str) -> Result<TableIdentity> {
+        Ok(match self.resolve_relation(relation, search_path, default_db)? {
+            Some(Resolved { kind, database, schema, table, .. }) if kind == "ducklake" => {
+                self.lake_identity(&database, &schema, &table)
+            }
+            Some(Resolved { kind, oids: Some((database_oid, table_oid)), .. }) if kind != "view" => {
+                TableIdentity::Attached { instance: self.instance.to_string(), database_oid, table_oid }
+            }
+            _ => TableIdentity::Unknown,
+        })
+    }
+
+    /// The table or view a relation name resolves to, as DuckDB resolves it: the first candidate along the
+    /// search_path that holds one.
+    pub(super) fn resolve_relation(
+        &self,
+        relation: &str,
+        search_path: &str,
+        default_db: &str,
+    ) -> Result<Option<Resolved>> {
         let Ok(candidates) = names::candidates(relation, search_path, default_db) else {
-            return Ok(TableIdentity::Unknown);
+            return Ok(None);
         };
         for t in candidates {
             let found = rows(
@@ -36,33 +64,22 @@ impl Session<'_> {
                 "SELECT t.database_oid, t.table_oid, d.type, t.database_name, t.schema_name, t.table_name
                  FROM duckdb_tables() t JOIN duckdb_databases() d USING (database_name)
                  WHERE lower(t.database_name) = lower(?) AND lower(t.schema_name) = lower(?) AND lower(t.table_name) = lower(?)
-                 UNION ALL SELECT NULL, NULL, 'view', NULL, NULL, NULL FROM duckdb_views()
+                 UNION ALL SELECT NULL, NULL, 'view', database_name, schema_name, view_name FROM duckdb_views()
                  WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)",
                 &[&t.database, &t.schema, &t.table, &t.database, &t.schema, &t.table],
                 |r| {
-                    Ok((
-                        r.get::<_, Option<i64>>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                    ))
+                    let oids = match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
+                        (Some(d), Some(t)) => Some((d, t)),
+                        _ => None,
+                    };
+                    Ok(Resolved { oids, kind: r.get(2)?, database: r.get(3)?, schema: r.get(4)?, table: r.get(5)? })
                 },
             )?;
-            let Some((db_oid, oid, kind, db, schema, table)) = found.into_iter().next() else {
-                continue;
-            };
-            return Ok(match (kind.as_str(), db_oid, oid, db, schema, table) {
-                ("ducklake", _, _, Some(db), Some(schema), Some(table)) => self.lake_identity(&db, &schema, &table),
-                ("view", ..) => TableIdentity::Unknown,
-                (_, Some(database_oid), Some(table_oid), ..) => {
-                    TableIdentity::Attached { instance: self.instance.to_string(), database_oid, table_oid }
-                }
-                _ => TableIdentity::Unknown,
-            });
+            if let Some(found) = found.into_iter().next() {
+                return Ok(Some(found));
+            }
         }
-        Ok(TableIdentity::Unknown)
+        Ok(None)
     }
 
     /// A DuckLake table's uuid, from the lake's metadata catalog (`__ducklake_metadata_<name>`, DuckLake's default

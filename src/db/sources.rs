@@ -3,7 +3,8 @@
 
 use super::{catalog, graph, Session};
 use crate::error::{Error, Result};
-use crate::model::{Lookback, ModelDef, Source, TimeKind};
+use crate::model::{Kind, Lookback, ModelDef, TimeKind};
+use crate::planner::sources::{Watermark, FEED};
 
 impl Session<'_> {
     /// The definition with each source resolved: the type of its change column (once the query binds), or, for
@@ -12,12 +13,14 @@ impl Session<'_> {
         let model = def.name();
         let (all, default_db) = (catalog::all(self.conn)?, self.default_database()?);
         for s in &mut def.sources {
-            match graph::model_named(&s.sql_name(), &def.search_path, &default_db, &all) {
-                Some(up) if s.is_changes() && up.database.eq_ignore_ascii_case(&def.target.database) => {
-                    s.upstream = Some(up.clone());
+            let up = graph::model_named(&s.sql_name(), &def.search_path, &default_db, &all);
+            let same_db = up.is_some_and(|up| up.database.eq_ignore_ascii_case(&def.target.database));
+            match (&mut s.kind, up) {
+                (Kind::Changes(u), Some(up)) if same_db => {
+                    u.upstream = Some(up.clone());
                     continue;
                 }
-                Some(up) if s.is_changes() => {
+                (Kind::Changes(_), Some(up)) => {
                     return Err(Error::option(
                         &model,
                         format!(
@@ -28,7 +31,7 @@ impl Session<'_> {
                 }
                 // A model's rows are replaced in place: its new rows carry a new watermark, but the keys its old
                 // rows reached cannot be found from them, and deleted rows leave nothing to find at all.
-                Some(_) => {
+                (Kind::Watermark(_) | Kind::Snapshot, Some(_)) => {
                     return Err(Error::option(
                         &model,
                         format!(
@@ -37,7 +40,7 @@ impl Session<'_> {
                         ),
                     ))
                 }
-                None if s.is_changes() => {
+                (Kind::Changes(_), None) => {
                     return Err(Error::option(
                         &model,
                         format!(
@@ -46,25 +49,43 @@ impl Session<'_> {
                         ),
                     ))
                 }
-                None => {}
+                _ => {}
             }
             // A query that does not bind yet (it reads models not built) has its columns checked at its first refresh.
             if !def.validated {
                 continue;
             }
-            let column = if s.is_snapshot() { "*".to_string() } else { crate::quote::ident(&s.column) };
+            if s.kind == Kind::Feed {
+                if self.lake_table(&s.relation, &def.search_path)?.is_none() {
+                    return Err(Error::option(
+                        &model,
+                        format!(
+                            "sources declares {} as '{FEED}', but it is not a table of an attached DuckLake; give its change column, or 'snapshot'",
+                            s.relation
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let column = match &s.kind {
+                Kind::Watermark(w) => crate::quote::ident(&w.column),
+                _ => "*".to_string(),
+            };
             let sql = format!("SELECT {column} FROM {}", s.sql_name());
             let columns = self.describe(&model, &sql).map_err(|_| {
                 Error::option(
                     &model,
                     format!(
                         "sources names change column \"{}\" of table {}, which cannot be read; check both names",
-                        s.column, s.relation
+                        s.kind.declaration(),
+                        s.relation
                     ),
                 )
             })?;
-            s.type_name = columns.first().filter(|_| !s.is_snapshot()).map(|c| c.type_name.clone());
-            check_source_lookback(&model, s, def.lookback.as_ref())?;
+            if let Kind::Watermark(w) = &mut s.kind {
+                w.type_name = columns.first().map(|c| c.type_name.clone());
+                check_source_lookback(&model, &s.relation, w, def.lookback.as_ref())?;
+            }
         }
         Ok(def)
     }
@@ -85,14 +106,23 @@ impl Session<'_> {
             })
             .map(|parts| parts.join("."))
             .collect();
+        let mut lake = Vec::new();
+        for r in &relations {
+            if self.lake_table(r, &def.search_path)?.is_some() {
+                lake.push(r.clone());
+            }
+        }
+        if let Some(def) = crate::infer::feed_sources(def.clone(), &relations, &lake) {
+            return Ok(def);
+        }
         Ok(crate::infer::changes_sources(def, &relations, &models))
     }
 }
 
 /// A lookback is subtracted from each change column's watermark: an INTERVAL for dates and timestamps, a number for
 /// integers.
-fn check_source_lookback(model: &str, s: &Source, lookback: Option<&Lookback>) -> Result<()> {
-    let (Some(lookback), Some(kind)) = (lookback, s.type_name.as_deref().map(TimeKind::of_type)) else {
+fn check_source_lookback(model: &str, relation: &str, w: &Watermark, lookback: Option<&Lookback>) -> Result<()> {
+    let (Some(lookback), Some(kind)) = (lookback, w.type_name.as_deref().map(TimeKind::of_type)) else {
         return Ok(());
     };
     let fits = match (kind, lookback) {
@@ -108,9 +138,9 @@ fn check_source_lookback(model: &str, s: &Source, lookback: Option<&Lookback>) -
         format!(
             "lookback {} does not fit change column \"{}\" of {} (type {}): give an INTERVAL for a date or timestamp column, a non-negative integer for an integer column, and no lookback for other types",
             lookback.display(),
-            s.column,
-            s.relation,
-            s.type_name.as_deref().unwrap_or_default()
+            w.column,
+            relation,
+            w.type_name.as_deref().unwrap_or_default()
         ),
     ))
 }

@@ -1,11 +1,12 @@
 //! Decides how a refresh runs (mode and reason, once) and renders the statements for it; pure, no DuckDB.
 
-mod changes;
+pub(crate) mod changes;
 mod fold;
 mod keys;
 mod render;
 mod running;
 mod shapes;
+pub mod sources;
 mod values;
 mod window;
 
@@ -154,7 +155,9 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     let rec = changes::Recorder::new(def, state);
     let full_steps = |def: &ModelDef| {
         let mut steps = render::full(def, state, &rec);
-        steps.extend(keys::source_watermarks(def, &BTreeMap::new(), true, &shapes::for_full_build(def, state)));
+        let build = shapes::for_full_build(def, state);
+        let cx = sources::Cx { def, marks: &BTreeMap::new(), shapes: &build, feeds: &state.feeds };
+        steps.extend(keys::source_watermarks(&cx, true));
         steps
     };
     let records = match (rec.count(), full_reason.is_some() && !(state.table_exists && state.columns_match)) {
@@ -170,28 +173,31 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     if !def.sources.is_empty() {
         let marks = state.source_marks.clone();
         let def = fill(def, None, vars)?;
-        let how = |s: &crate::model::Source| match (s.is_snapshot(), s.is_changes()) {
-            (true, _) => format!("{} (against its copy from the last refresh)", s.relation),
-            (_, true) => format!("{} (the rows its refreshes recorded)", s.relation),
-            _ => match &def.lookback {
-                Some(lb) => {
-                    format!("{} ({} beyond its watermark minus lookback {})", s.relation, s.column, lb.display())
-                }
-                None => format!("{} ({} beyond its watermark)", s.relation, s.column),
-            },
-        };
+        let cx = sources::Cx { def: &def, marks: &marks, shapes: &shapes, feeds: &state.feeds };
+        if def.sources.iter().all(|s| sources::unchanged(&cx, s)) {
+            let reason = "no source has changed since the last refresh: nothing to do".to_string();
+            return Ok(Plan {
+                mode: Mode::Noop,
+                strategy: def.strategy,
+                reason,
+                probe: None,
+                cost: None,
+                steps: Vec::new(),
+            });
+        }
+        let how = |s: &crate::model::Source| sources::describe(&cx, s);
         let reason = format!(
             "{}; reads the changed rows of {}",
             def.strategy_reason,
             def.sources.iter().map(how).collect::<Vec<_>>().join(", ")
         );
-        return match keys::steps(&def, &marks, &shapes, &rec) {
+        return match keys::steps(&cx, &rec) {
             Ok((steps, how)) => Ok(Plan {
                 mode: Mode::Incremental,
                 strategy: def.strategy,
                 reason: reason + &how + &records,
-                probe: Some(keys::probe(&def, &marks, &shapes)),
-                cost: Some(keys::cost(&def, &marks, &shapes, full_steps(&def))),
+                probe: keys::probe(&cx),
+                cost: Some(keys::cost(&cx, full_steps(&def))),
                 steps,
             }),
             Err(why) => Ok(Plan {

@@ -121,7 +121,11 @@ fn changes(s: &Source, then: &SourceShape, now: &SourceShape, reads: &ReadColumn
     if then.identity.replaced_by(&now.identity) {
         return vec![Change::Recreated];
     }
-    let read = |c: &str| reads.reads(c) || (!s.is_snapshot() && c.eq_ignore_ascii_case(&s.column));
+    let change_column = match &s.kind {
+        crate::model::Kind::Watermark(w) => Some(w.column.as_str()),
+        _ => None,
+    };
+    let read = |c: &str| reads.reads(c) || change_column.is_some_and(|w| c.eq_ignore_ascii_case(w));
     let in_order = kept_in_order(&then.columns, &now.columns);
     let mut out = Vec::new();
     for (i, col) in then.columns.iter().enumerate().filter(|(_, c)| read(&c.name)) {
@@ -147,7 +151,7 @@ pub fn decide(def: &ModelDef, state: &ModelState) -> Decision {
     let shape = |list: &[SourceShape], rel: &str| list.iter().find(|x| x.relation == rel).cloned();
     let reads = read_columns(&def.bindable_query());
     let (mut compare, mut copy) = (BTreeMap::new(), BTreeMap::new());
-    for s in def.sources.iter().filter(|s| !s.is_changes()) {
+    for s in def.sources.iter().filter(|s| !matches!(s.kind, crate::model::Kind::Changes(_))) {
         let (then, now) = (shape(&state.recorded_shapes, &s.relation), shape(&state.source_shapes, &s.relation));
         let found = match (&then, &now) {
             (None, _) => vec![Change::NotRecorded],
@@ -167,7 +171,7 @@ pub fn decide(def: &ModelDef, state: &ModelState) -> Decision {
             .filter(|c| find(&now_cols, &c.name).is_some_and(|(_, n)| n.type_name.eq_ignore_ascii_case(&c.type_name)))
             .map(|c| c.name.clone())
             .collect();
-        if s.is_snapshot() && same.is_empty() {
+        if s.kind == crate::model::Kind::Snapshot && same.is_empty() {
             let dropped = then.columns.iter().map(|c| Change::Dropped { column: c.name.clone() }).collect();
             return Decision::Rebuild { source: s.relation.clone(), changes: dropped };
         }

@@ -1,0 +1,3 @@
+-- mode: noop
+-- strategy: merge
+-- reason: no source has changed since the last refresh: nothing to do
