@@ -122,6 +122,7 @@ mod tests {
             validated: true,
             sources: Vec::new(),
             sources_inferred: false,
+            target_lag: None,
         }
     }
 

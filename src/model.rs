@@ -210,6 +210,27 @@ pub struct ModelDef {
     /// The sources were not declared: `'auto'` found that the query reads only models, and reads their changes.
     #[serde(default)]
     pub sources_inferred: bool,
+    /// How stale the model may become before `incremental_work` must refresh it.
+    #[serde(default)]
+    pub target_lag: Option<TargetLag>,
+}
+
+/// `target_lag := INTERVAL '...'` or `'downstream'`, as in Snowflake's dynamic tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TargetLag {
+    /// At most this much behind its sources; `seconds` is the interval's length, read by DuckDB at create.
+    Interval { text: String, seconds: f64 },
+    /// Refreshed only when a model reading it is refreshed.
+    Downstream,
+}
+
+impl TargetLag {
+    pub fn display(&self) -> String {
+        match self {
+            TargetLag::Interval { text, .. } => text.clone(),
+            TargetLag::Downstream => "downstream".into(),
+        }
+    }
 }
 
 fn validated_default() -> bool {

@@ -63,6 +63,7 @@ pub struct CreateOptions {
     pub lookback: Option<ParamValue>,
     pub start: Option<ParamValue>,
     pub sources: Option<ParamValue>,
+    pub target_lag: Option<ParamValue>,
     pub replace: bool,
     pub keep_data: bool,
 }
@@ -342,7 +343,25 @@ fn define(
         search_path,
         sources,
         sources_inferred: false,
+        target_lag: opts.target_lag.as_ref().map(|v| parse_target_lag(&model, v)).transpose()?,
     })
+}
+
+/// `'downstream'`, or an interval (its length is read by DuckDB in `Session::check_values`).
+fn parse_target_lag(model: &str, value: &ParamValue) -> Result<crate::model::TargetLag> {
+    match value {
+        ParamValue::Text(t) if t.trim().eq_ignore_ascii_case("downstream") => Ok(crate::model::TargetLag::Downstream),
+        ParamValue::Interval(t) | ParamValue::Text(t) => {
+            Ok(crate::model::TargetLag::Interval { text: t.clone(), seconds: 0.0 })
+        }
+        other => Err(Error::option(
+            model,
+            format!(
+                "target_lag must be an INTERVAL such as INTERVAL '5 minutes' or 'downstream', not {}",
+                other.shown()
+            ),
+        )),
+    }
 }
 
 /// The options a definition was made from, to check them again against the query's columns.
@@ -361,6 +380,10 @@ pub fn options_of(def: &ModelDef) -> CreateOptions {
             ParamValue::Struct(
                 def.sources.iter().map(|s| (s.relation.clone(), ParamValue::Text(s.kind.declaration()))).collect(),
             )
+        }),
+        target_lag: def.target_lag.as_ref().map(|l| match l {
+            crate::model::TargetLag::Interval { text, .. } => ParamValue::Interval(text.clone()),
+            crate::model::TargetLag::Downstream => ParamValue::Text("downstream".into()),
         }),
         replace: false,
         keep_data: false,

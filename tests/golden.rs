@@ -34,6 +34,7 @@ fn orders_def(strategy: Strategy, key: &[&str], time: Option<&str>, lookback: Op
         validated: true,
         sources: Vec::new(),
         sources_inferred: false,
+        target_lag: None,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod exec;
 mod feed;
+mod freshness;
 mod graph;
 pub mod history;
 mod migrate;
@@ -16,6 +17,7 @@ pub mod state;
 
 use duckdb::Connection;
 
+pub use freshness::Fresh;
 pub use graph::cycle_error;
 pub use pool::Pool;
 pub use refresh::Settings;
@@ -124,6 +126,17 @@ impl Session<'_> {
             self.check_cast(&model, "start", &start, &ty)?;
             let rendered = format!("SELECT CAST(CAST({} AS {ty}) AS VARCHAR)", literal(&start));
             def.start = sql::scalar::<String>(self.conn, &rendered, &[])?;
+        }
+        if let Some(crate::model::TargetLag::Interval { text, seconds }) = &mut def.target_lag {
+            self.check_cast(&model, "target_lag", text, "INTERVAL")?;
+            let length = format!("SELECT epoch(CAST({} AS INTERVAL))", literal(text));
+            *seconds = sql::scalar::<f64>(self.conn, &length, &[])?.unwrap_or(0.0);
+            if *seconds <= 0.0 {
+                return Err(Error::option(
+                    &model,
+                    format!("target_lag INTERVAL '{text}' is not positive; give how stale the model may become, such as INTERVAL '5 minutes'"),
+                ));
+            }
         }
         match &def.lookback {
             Some(crate::model::Lookback::Interval(text)) => {

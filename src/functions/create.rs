@@ -27,6 +27,7 @@ impl SqlFunction for Create {
         ("lookback", ParamType::Any),
         ("start", ParamType::Any),
         ("sources", ParamType::Any),
+        ("target_lag", ParamType::Any),
         ("replace", ParamType::Any),
         ("keep_data", ParamType::Any),
     ];
@@ -48,6 +49,7 @@ impl SqlFunction for Create {
             lookback: params.named.get("lookback").cloned(),
             start: params.named.get("start").cloned(),
             sources: params.named.get("sources").cloned(),
+            target_lag: params.named.get("target_lag").cloned(),
             replace: params.flag("replace", false)?,
             keep_data: params.flag("keep_data", false)?,
         };

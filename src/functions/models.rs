@@ -49,6 +49,11 @@ impl SqlFunction for Models {
             ("last_refresh_at", ColType::TimestampTz),
             ("last_mode", ColType::Varchar),
             ("pending_rebuild", ColType::Varchar),
+            ("target_lag", ColType::Varchar),
+            ("data_timestamp", ColType::TimestampTz),
+            ("lag_seconds", ColType::Double),
+            ("due", ColType::Boolean),
+            ("needs_snapshot", ColType::BigInt),
         ];
         DEFINITION_COLUMNS.iter().copied().chain(state).collect()
     }
@@ -60,7 +65,9 @@ impl SqlFunction for Models {
     fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, search_path, |s| {
             let (mut rows, mut kept) = (Vec::new(), std::collections::BTreeMap::new());
-            for m in catalog::all(s.conn)? {
+            let (all, graph) = s.model_graph()?;
+            let fresh = s.freshness(&all, &graph)?;
+            for (m, f) in all.into_iter().zip(fresh) {
                 // A log or copy gone since the last refresh makes the next one a rebuild, as the planner decides.
                 let db = m.def.target.database.clone();
                 if !kept.contains_key(&db) {
@@ -75,6 +82,11 @@ impl SqlFunction for Models {
                 row.push(st.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
                 row.push(st.last_mode.clone().into());
                 row.push(pending.into());
+                row.push(m.def.target_lag.as_ref().map(|l| l.display()).into());
+                row.push(f.data_us.map(Cell::Micros).unwrap_or(Cell::Null));
+                row.push(f.freshness.lag_seconds.map(Cell::Double).unwrap_or(Cell::Null));
+                row.push(Cell::Bool(f.freshness.due));
+                row.push(f.needs_snapshot.map(Cell::Int).unwrap_or(Cell::Null));
                 rows.push(row);
             }
             Ok(rows)

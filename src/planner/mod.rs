@@ -2,6 +2,7 @@
 
 pub(crate) mod changes;
 mod fold;
+pub mod freshness;
 mod keys;
 mod render;
 mod running;
