@@ -14,7 +14,7 @@ pub mod placeholders;
 pub mod planner;
 pub mod quote;
 
-use functions::{create, drop, explain, history, models, refresh, refresh_all, verify};
+use functions::{create, drop, explain, history, maintain, models, refresh, refresh_all, verify};
 
 /// Registers every SQL function of the extension.
 pub fn register(r: &glue::Registrar) -> error::Result<()> {
@@ -26,6 +26,7 @@ pub fn register(r: &glue::Registrar) -> error::Result<()> {
     r.add::<explain::Explain>()?;
     r.add::<verify::Verify>()?;
     r.add::<drop::Drop>()?;
+    r.add::<maintain::Maintain>()?;
     r.add_settings()?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod feed;
 mod freshness;
 mod graph;
 pub mod history;
+mod maintain;
 mod migrate;
 mod pool;
 mod query;

@@ -4,6 +4,7 @@ pub mod create;
 pub mod drop;
 pub mod explain;
 pub mod history;
+pub mod maintain;
 pub mod models;
 pub mod refresh;
 pub mod refresh_all;
