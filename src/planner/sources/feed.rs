@@ -61,8 +61,10 @@ impl ChangeSource for Feed {
         }
     }
 
+    /// The changed rows go in parentheses: an untouched source's `LIMIT 0` would otherwise bind to the whole union
+    /// and empty the table the other sources' changed rows are joined with.
     fn widened(&self, cx: &Cx, s: &Source) -> Option<String> {
-        Some(format!("SELECT * FROM {} UNION ALL {}", s.sql_name(), self.changed(cx, s)))
+        Some(format!("SELECT * FROM {} UNION ALL SELECT * FROM ({})", s.sql_name(), self.changed(cx, s)))
     }
 
     fn marks(&self, cx: &Cx, s: &Source, _full: bool) -> Vec<Step> {
