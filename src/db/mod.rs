@@ -9,6 +9,7 @@ mod refresh;
 mod shapes;
 mod sources;
 mod sql;
+pub mod work;
 
 use duckdb::Connection;
 

@@ -17,6 +17,8 @@ use crate::planner;
 pub struct Settings {
     pub vars: Vars,
     pub full_fraction: f64,
+    /// Asked before commit: a worker whose claim on the model was lost must not commit.
+    pub fence: crate::coord::Fence,
 }
 
 impl Session<'_> {
@@ -33,7 +35,11 @@ impl Session<'_> {
         let _refreshing = self.locks.lock(target.sql_name().to_lowercase())?;
         let outcome = transaction(self.conn, || {
             let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
-            self.refresh(stored, full_refresh, settings, started)
+            let done = self.refresh(stored, full_refresh, settings, started)?;
+            match settings.fence.lost() {
+                Some(detail) => Err(Error::RefreshFailed { model: done.0, detail }),
+                None => Ok(done),
+            }
         });
         if let Err(e) = &outcome {
             self.record_failure(&target, &e.to_string(), started);
