@@ -6,6 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import lakes
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_EXTENSION = "build/release/incremental.duckdb_extension"
 DEFAULT_CLI = ".hosts/py15/bin/duckdb"
@@ -69,3 +71,12 @@ def connect(extension_path):
 def con(connect):
     """An in-memory database with the extension loaded."""
     return connect()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A private PostgreSQL cluster for the whole session (lakes.PostgresCluster); skips on a host without ducklake.
+    A missing PostgreSQL is an error: scripts/hosts.sh installs it."""
+    lakes.skip_unless_lake_host()
+    with lakes.postgres_cluster() as cluster:
+        yield cluster
