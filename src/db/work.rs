@@ -115,15 +115,16 @@ enum Step {
     NotRefreshed,
 }
 
-/// Whether a model is due in this pass. Every model is tried once per pass for now; a pass in which every refresh
-/// was a no-op ends the loop.
+/// Whether a model is due in this pass. Every model is tried once per pass for now; a pass in which no refresh
+/// changed a row ends the loop.
 fn due(_stored: &Stored, tried_this_pass: bool) -> bool {
     !tried_this_pass
 }
 
-/// A refresh that changed something: the loop goes on after a pass that had one.
+/// A refresh that changed rows: the loop goes on after a pass that had one. The mode alone does not tell, since a
+/// model without a way to find its changes is re-read at every refresh, changing nothing when nothing changed.
 fn did_work(run: &Run) -> bool {
-    !matches!(run.mode.as_str(), "noop" | "failed" | "skipped")
+    run.mode != "failed" && run.mode != "skipped" && run.inserted + run.updated + run.deleted > 0
 }
 
 struct Worker<'a> {
@@ -254,7 +255,7 @@ fn failed(stored: &Stored, e: &Error) -> Run {
         strategy: stored.def.strategy.as_str().into(),
         watermark_before: stored.watermark.clone(),
         watermark_after: stored.watermark.clone(),
-        reason: "the refresh failed and was rolled back".into(),
+        reason: e.to_string(),
         error: Some(e.to_string()),
         ..Run::default()
     }

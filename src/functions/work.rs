@@ -104,8 +104,7 @@ impl SqlFunction for Work {
             .iter()
             .filter(|d| d.run.mode == "failed" || d.run.mode == "skipped")
             .map(|d| {
-                let why = d.run.error.as_deref().unwrap_or(&d.run.reason);
-                format!("{} {}: {}", d.model, d.run.mode, why.trim_start_matches("incremental: "))
+                format!("{} {}: {}", d.model, d.run.mode, d.run.reason.trim_start_matches("incremental: "))
             })
             .collect();
         if args.raise_errors && !failures.is_empty() {
