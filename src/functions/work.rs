@@ -103,9 +103,7 @@ impl SqlFunction for Work {
         let failures: Vec<String> = done
             .iter()
             .filter(|d| d.run.mode == "failed" || d.run.mode == "skipped")
-            .map(|d| {
-                format!("{} {}: {}", d.model, d.run.mode, d.run.reason.trim_start_matches("incremental: "))
-            })
+            .map(|d| format!("{} {}: {}", d.model, d.run.mode, d.run.reason.trim_start_matches("incremental: ")))
             .collect();
         if args.raise_errors && !failures.is_empty() {
             return Err(Error::usage(format!(
