@@ -68,6 +68,18 @@ impl<'a> Leases<'a> {
     /// Attaches the leases database under an alias of its own (once per database instance) and creates the lease
     /// table and functions if they are missing.
     pub fn open(pool: &'a Pool, dsn: &str) -> Result<Leases<'a>> {
+        let loaded = "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'postgres_scanner' AND loaded";
+        let loaded = pool.with(|conn| {
+            conn.query_row(loaded, [], |r| r.get::<_, i64>(0)).map_err(|e| Error::Sql {
+                context: "looking for the postgres extension".into(),
+                detail: sql_detail(&e),
+            })
+        })?;
+        if loaded == 0 {
+            return Err(Error::usage(
+                "incremental_work: leases are kept in PostgreSQL through DuckDB's postgres extension, which is not loaded; run LOAD postgres (INSTALL postgres first if it is missing) before calling incremental_work",
+            ));
+        }
         let alias = format!("__incremental_leases_{:016x}", fnv(dsn));
         let leases = Leases { pool, alias };
         let attach = format!("ATTACH IF NOT EXISTS {} AS {} (TYPE postgres)", literal(dsn), ident(&leases.alias));
@@ -123,7 +135,7 @@ fn unreachable(e: Error) -> Error {
         other => other.to_string(),
     };
     Error::usage(format!(
-        "incremental_work: could not set up the lease table in the PostgreSQL database given by leases: {detail}; check the connection string, and LOAD the postgres extension before calling incremental_work"
+        "incremental_work: could not set up the lease table in the PostgreSQL database of the leases: {detail}; check the connection string (leases := '...', or the lake's ATTACH) and that the server accepts connections"
     ))
 }
 

@@ -195,9 +195,10 @@ impl Worker<'_> {
                     pending = true;
                     continue;
                 }
+                let sent = Instant::now();
                 match self.coord.claim(&lease_key(&all[i]), &self.owner, self.ttl())? {
                     Claim::Won => {
-                        let done = self.refresh_claimed(&all[i]);
+                        let done = self.refresh_claimed(&all[i], sent);
                         step[i] = if done.run.mode == "failed" { Step::NotRefreshed } else { Step::Refreshed };
                         out.push(done);
                         progressed = true;
@@ -223,10 +224,11 @@ impl Worker<'_> {
 
     /// Refreshes a model this worker has claimed, renewing the claim every third of its time to live on a thread of
     /// its own; the refresh rolls back instead of committing once the claim is lost or about to run out.
-    fn refresh_claimed(&self, stored: &Stored) -> Done {
+    /// `claimed` is when the claim was sent: the claim surely lasts `ttl` from then.
+    fn refresh_claimed(&self, stored: &Stored, claimed: Instant) -> Done {
         let key = lease_key(stored);
         let ttl = self.ttl();
-        let renewal = Arc::new(Renewal::new(ttl));
+        let renewal = Arc::new(Renewal::new(ttl, claimed));
         let fence = {
             let renewal = renewal.clone();
             let worker = self.work.worker.clone();
@@ -285,10 +287,10 @@ struct Renewal {
 }
 
 impl Renewal {
-    fn new(ttl: Duration) -> Renewal {
+    fn new(ttl: Duration, claimed: Instant) -> Renewal {
         Renewal {
             ttl,
-            valid_until: Mutex::new(Instant::now() + ttl),
+            valid_until: Mutex::new(claimed + ttl),
             lost: AtomicBool::new(false),
             stopped: Mutex::new(false),
             wake: Condvar::new(),

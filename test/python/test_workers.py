@@ -214,3 +214,41 @@ def test_a_lake_whose_catalog_is_not_postgres_needs_leases(tmp_path):
         "refreshing the same model; pass leases := '<PostgreSQL connection string>' to keep the claims in a PostgreSQL "
         "database every worker reaches"
     )
+
+
+def test_leases_given_for_a_duckdb_database_are_kept_in_postgres(pg, tmp_path):
+    pg.createdb("leases_only")
+    con = lakes.connect()
+    con.execute(f"LOAD {lakes.lit(lakes.incremental_extension())}")
+    con.execute("CREATE TABLE src AS SELECT range AS id, range % 3 AS g FROM range(30)")
+    query = "SELECT g, count(*) AS n FROM src GROUP BY g"
+    con.execute(f"CALL incremental_create('per_g', {lakes.lit(query)}, unique_key := 'g', sources := {{'src': 'snapshot'}})")
+    call = "SELECT model, mode, worker FROM incremental_work(leases := {}, worker := 'solo')"
+    with pytest.raises(Exception) as e:
+        con.execute(call.format(lakes.lit(pg.dsn("leases_only"))))
+    assert str(e.value) == (
+        "Invalid Input Error: incremental: incremental_work: leases are kept in PostgreSQL through DuckDB's postgres "
+        "extension, which is not loaded; run LOAD postgres (INSTALL postgres first if it is missing) before calling "
+        "incremental_work"
+    )
+    con.execute(f"LOAD {lakes.lit(lakes.extension_files()['postgres'])}")
+    with pytest.raises(Exception) as e:
+        con.execute(call.format(lakes.lit("dbname=nope host=127.0.0.1 port=1 user=postgres")))
+    assert str(e.value) == (
+        "Invalid Input Error: incremental: incremental_work: could not set up the lease table in the PostgreSQL "
+        "database of the leases: IO Error: Unable to connect to Postgres at \"dbname=nope host=127.0.0.1 port=1 "
+        "user=postgres\": connection to server at \"127.0.0.1\", port 1 failed: Connection refused \tIs the server "
+        "running on that host and accepting TCP/IP connections?; check the connection string (leases := '...', or "
+        "the lake's ATTACH) and that the server accepts connections"
+    )
+    assert pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'incremental_leases'", "leases_only") == "0"
+
+    rows = con.execute(call.format(lakes.lit(pg.dsn("leases_only")))).fetchall()
+    assert rows == [("per_g", "full", "solo"), ("per_g", "noop", "solo")]
+    assert differences(con, "per_g", query) == 0
+    # released by its owner, with the time of the last refresh that finished
+    assert pg.psql("SELECT model, holder IS NULL, last_done IS NOT NULL FROM incremental_leases", "leases_only") == "main.per_g|t|t"
+    con.execute("UPDATE src SET g = 0 WHERE id < 5")
+    rows = con.execute(call.format(lakes.lit(pg.dsn("leases_only")))).fetchall()
+    assert rows[0][:2] == ("per_g", "incremental")
+    assert differences(con, "per_g", query) == 0
