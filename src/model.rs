@@ -260,7 +260,10 @@ pub struct ModelState {
     pub table_exists: bool,
     /// The existing table's columns equal the definition's.
     pub columns_match: bool,
+    /// The newest time column value the table holds (models with a time_column).
     pub watermark: Option<String>,
+    /// Where each declared source was read up to, by relation (models with sources).
+    pub source_marks: std::collections::BTreeMap<String, String>,
     /// Set when the definition changed and the next refresh must rebuild.
     pub rebuild_reason: Option<String>,
     /// The tables in the catalog schema of the model's database: snapshot copies and change logs.
@@ -273,7 +276,7 @@ pub struct ModelState {
 }
 
 /// A declared source table's identity and columns in order, recorded at every refresh to see what changed since.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceShape {
     /// The relation as the query names it (`Source::relation`).
     pub relation: String,
@@ -282,7 +285,7 @@ pub struct SourceShape {
 }
 
 /// What tells a table from one dropped and created again under its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TableIdentity {
     /// A table of a DuckDB database: DuckDB keeps its oid across ALTER TABLE and gives a new one to a table created
     /// again, but numbers every table afresh each time a database is attached, so two oids compare only when read

@@ -40,7 +40,11 @@ fn built(watermark: &str) -> ModelState {
         built: true,
         table_exists: true,
         columns_match: true,
-        watermark: Some(watermark.into()),
+        watermark: (!watermark.starts_with('{')).then(|| watermark.into()),
+        source_marks: match watermark.starts_with('{') {
+            true => serde_json::from_str(watermark).unwrap(),
+            false => Default::default(),
+        },
         rebuild_reason: None,
         kept_tables: Vec::new(),
         source_shapes: Vec::new(),

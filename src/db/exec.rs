@@ -4,7 +4,7 @@ use duckdb::Connection;
 
 use super::sql::{exec, scalar};
 use crate::error::{Error, Result};
-use crate::model::ModelDef;
+use crate::model::{ModelDef, ModelState};
 use crate::planner::{Counter, Guard, Mode, Plan, Step};
 
 /// What running a plan did.
@@ -17,6 +17,7 @@ pub struct Outcome {
     pub updated: i64,
     pub deleted: i64,
     pub watermark: Option<String>,
+    pub source_marks: std::collections::BTreeMap<String, String>,
 }
 
 fn guard_error(def: &ModelDef, guard: Guard, found: &str) -> Error {
@@ -35,18 +36,20 @@ fn guard_error(def: &ModelDef, guard: Guard, found: &str) -> Error {
 
 /// Runs the plan; the caller owns the transaction around it. A window holding more than `full_fraction` of the table
 /// makes it a full rebuild instead.
-pub fn run(
-    conn: &Connection,
-    plan: &Plan,
-    def: &ModelDef,
-    watermark: Option<String>,
-    full_fraction: f64,
-) -> Result<Outcome> {
+pub fn run(conn: &Connection, plan: &Plan, def: &ModelDef, state: &ModelState, full_fraction: f64) -> Result<Outcome> {
     let failed = |e: Error| match e {
         Error::Sql { detail, .. } => Error::RefreshFailed { model: def.name(), detail },
         other => other,
     };
-    let mut out = Outcome { mode: plan.mode, reason: None, inserted: 0, updated: 0, deleted: 0, watermark };
+    let mut out = Outcome {
+        mode: plan.mode,
+        reason: None,
+        inserted: 0,
+        updated: 0,
+        deleted: 0,
+        watermark: state.watermark.clone(),
+        source_marks: state.source_marks.clone(),
+    };
     if let Some(probe) = &plan.probe {
         if !scalar::<bool>(conn, probe, &[]).map_err(failed)?.unwrap_or(true) {
             out.mode = Mode::Noop;
@@ -72,10 +75,9 @@ pub fn run(
         }
     }
     // A full rebuild measures every source afresh; an incremental refresh moves the stored marks forward.
-    let mut source_marks = match out.mode {
-        Mode::Full => Default::default(),
-        _ => crate::planner::stored_watermarks(out.watermark.as_deref()),
-    };
+    if out.mode == Mode::Full {
+        out.source_marks.clear();
+    }
     for step in steps {
         match step {
             Step::Run(sql) => {
@@ -101,8 +103,7 @@ pub fn run(
             }
             Step::SourceWatermark(source, sql) => {
                 if let Some(wm) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
-                    source_marks.insert(source.clone(), wm);
-                    out.watermark = serde_json::to_string(&source_marks).ok();
+                    out.source_marks.insert(source.clone(), wm);
                 }
             }
         }

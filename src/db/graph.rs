@@ -63,7 +63,7 @@ impl Session<'_> {
         let default_db = self.default_database()?;
         Ok(reads(query, search_path, &default_db, &all)
             .into_iter()
-            .filter(|&i| !all[i].built)
+            .filter(|&i| !all[i].state.built)
             .map(|i| all[i].def.name())
             .collect())
     }

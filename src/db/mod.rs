@@ -3,12 +3,15 @@
 pub mod catalog;
 pub mod exec;
 mod graph;
+pub mod history;
+mod migrate;
 mod pool;
 mod query;
 mod refresh;
 mod shapes;
 mod sources;
 mod sql;
+pub mod state;
 pub mod work;
 
 use duckdb::Connection;
@@ -37,6 +40,7 @@ pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Re
     pool.with(|conn| {
         let s = Session { conn, locks: &pool.locks, instance: &pool.instance, builtins: &pool.builtins };
         s.use_search_path(search_path)?;
+        migrate::upgrade_all(conn)?;
         f(&s)
     })
 }
@@ -195,13 +199,14 @@ impl Session<'_> {
         let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
         let kept_tables = catalog::kept_tables(self.conn, &def.target.database)?;
         Ok(ModelState {
-            built: stored.built,
+            built: stored.state.built,
             table_exists: existing.is_some(),
             columns_match,
-            watermark: stored.watermark.clone(),
-            rebuild_reason: stored.rebuild_reason.clone(),
+            watermark: stored.state.watermark.clone(),
+            source_marks: stored.state.source_marks.clone(),
+            rebuild_reason: stored.state.rebuild_reason.clone(),
             source_shapes: self.source_shapes(def)?,
-            recorded_shapes: shapes::recorded(self.conn, &def.target, &kept_tables)?,
+            recorded_shapes: stored.state.source_shapes.clone(),
             kept_tables,
         })
     }
@@ -233,7 +238,7 @@ impl Session<'_> {
 
 fn owns(stored: &Stored, relation: Option<&catalog::Relation>) -> bool {
     let mark = stored.def.ownership_mark();
-    stored.built && relation.is_some_and(|r| r.comment.as_deref() == Some(mark.as_str()))
+    stored.state.built && relation.is_some_and(|r| r.comment.as_deref() == Some(mark.as_str()))
 }
 
 pub fn same_columns(a: &[Column], b: &[Column]) -> bool {

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::catalog::{self, Run, Stored};
+use super::state::State;
 use super::{exec, transaction, Session};
 use crate::error::{Error, Result};
 use crate::model::Target;
@@ -17,8 +18,44 @@ use crate::planner;
 pub struct Settings {
     pub vars: Vars,
     pub full_fraction: f64,
+    /// The `incremental_work` worker running the refresh, recorded in the history; None when called directly.
+    pub worker: Option<String>,
     /// Asked before commit: a worker whose claim on the model was lost must not commit.
     pub fence: crate::coord::Fence,
+}
+
+/// How often a refresh that lost a commit race is tried again, and the first wait (doubled after each try).
+const TRIES: u32 = 8;
+const FIRST_WAIT_MS: u64 = 40;
+
+/// True for the errors another writer causes, after which the same refresh succeeds when tried again: DuckLake's
+/// per-table commit conflicts, SQLite's lock, PostgreSQL's serialization failures and DuckDB's own write conflicts.
+pub fn retryable(e: &Error) -> bool {
+    let text = e.to_string();
+    [
+        "Transaction conflict",
+        "database is locked",
+        "could not serialize access",
+        "Conflict on tuple deletion",
+        "Conflict on update",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
+}
+
+/// Runs `f` in a transaction, again after a growing, jittered wait when another writer made it fail.
+pub fn retrying<T>(conn: &duckdb::Connection, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let (mut wait, mut attempt) = (FIRST_WAIT_MS, 1);
+    loop {
+        match transaction(conn, &mut f) {
+            Err(e) if attempt < TRIES && retryable(&e) => {
+                let jitter = (super::history::now_us() as u64 / 7) % wait;
+                std::thread::sleep(std::time::Duration::from_millis(wait + jitter));
+                (wait, attempt) = (wait * 2, attempt + 1);
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 impl Session<'_> {
@@ -30,10 +67,10 @@ impl Session<'_> {
         full_refresh: bool,
         settings: &Settings,
     ) -> Result<(String, Run)> {
-        let started = Instant::now();
+        let started = (Instant::now(), super::history::now_us());
         let target = self.resolve(name, search_path)?.def.target;
         let _refreshing = self.locks.lock(target.sql_name().to_lowercase())?;
-        let outcome = transaction(self.conn, || {
+        let outcome = retrying(self.conn, || {
             let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
             let done = self.refresh(stored, full_refresh, settings, started)?;
             match settings.fence.lost() {
@@ -42,7 +79,7 @@ impl Session<'_> {
             }
         });
         if let Err(e) = &outcome {
-            self.record_failure(&target, &e.to_string(), started);
+            self.record_failure(&target, &e.to_string(), settings, started);
         }
         outcome
     }
@@ -78,9 +115,11 @@ impl Session<'_> {
                     let run = Run {
                         mode: mode.into(),
                         strategy: def.strategy.as_str().into(),
-                        watermark_before: all[i].watermark.clone(),
-                        watermark_after: all[i].watermark.clone(),
+                        watermark_before: all[i].state.shown_watermark(),
+                        watermark_after: all[i].state.shown_watermark(),
                         reason,
+                        worker: settings.worker.clone(),
+                        started_us: super::history::now_us(),
                         ..Run::default()
                     };
                     out.push((def.name(), run));
@@ -95,7 +134,7 @@ impl Session<'_> {
         stored: Stored,
         full_refresh: bool,
         settings: &Settings,
-        started: Instant,
+        started: (Instant, i64),
     ) -> Result<(String, Run)> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
@@ -103,25 +142,35 @@ impl Session<'_> {
         self.checked_fill(&stored.def, &settings.vars)?;
         self.check_query_columns(&stored.def)?;
         let plan = planner::plan(&stored.def, &state, full_refresh, &settings.vars)?;
-        let outcome = exec::run(self.conn, &plan, &stored.def, stored.watermark.clone(), settings.full_fraction)?;
+        let outcome = exec::run(self.conn, &plan, &stored.def, &state, settings.full_fraction)?;
+        let after = State {
+            built: true,
+            watermark: outcome.watermark.clone(),
+            source_marks: outcome.source_marks.clone(),
+            source_shapes: state.source_shapes.clone(),
+            rebuild_reason: None,
+            last_refresh_us: None,
+            last_mode: Some(outcome.mode.as_str().to_string()),
+            status: "ok".into(),
+            worker: settings.worker.clone(),
+        };
         let run = Run {
             mode: outcome.mode.as_str().to_string(),
             strategy: plan.strategy.as_str().to_string(),
             inserted: outcome.inserted,
             updated: outcome.updated,
             deleted: outcome.deleted,
-            watermark_before: stored.watermark.clone(),
-            watermark_after: outcome.watermark,
-            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            watermark_before: stored.state.shown_watermark(),
+            watermark_after: after.shown_watermark(),
+            elapsed_ms: started.0.elapsed().as_secs_f64() * 1000.0,
             reason: outcome.reason.unwrap_or(plan.reason),
             error: None,
+            worker: settings.worker.clone(),
+            started_us: started.1,
         };
-        catalog::save_refresh(self.conn, &stored.def.target, &run)?;
-        // The shapes are compared with the recorded ones at every refresh; rewriting equal ones would make every
-        // no-op write to the catalog.
-        if state.source_shapes != state.recorded_shapes {
-            super::shapes::save(self.conn, &stored.def.target, &state.source_shapes)?;
-        }
+        // A no-op writes nothing: shapes that changed without changing a row are seen again at the next refresh.
+        let noop = outcome.mode == planner::Mode::Noop && state.source_shapes == state.recorded_shapes;
+        catalog::save_refresh(self.conn, &stored.def.target, &after, &run, noop)?;
         Ok((stored.def.name(), run))
     }
 
@@ -155,22 +204,27 @@ impl Session<'_> {
     }
 
     /// Writes the failure to the history of a model that exists; the data and watermark were rolled back.
-    fn record_failure(&self, target: &Target, error: &str, started: Instant) {
-        let _ = transaction(self.conn, || {
-            let Some(stored) = self.find(target)? else {
-                return Ok(());
-            };
+    /// The history row and the status are written apart, so the row lands even when the status is what a
+    /// concurrent refresh of the model conflicts on.
+    fn record_failure(&self, target: &Target, error: &str, settings: &Settings, started: (Instant, i64)) {
+        let Ok(Some(stored)) = self.find(target) else {
+            return;
+        };
+        let _ = retrying(self.conn, || {
             let run = Run {
                 mode: "failed".into(),
                 strategy: stored.def.strategy.as_str().into(),
-                watermark_before: stored.watermark.clone(),
-                watermark_after: stored.watermark.clone(),
-                elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+                watermark_before: stored.state.shown_watermark(),
+                watermark_after: stored.state.shown_watermark(),
+                elapsed_ms: started.0.elapsed().as_secs_f64() * 1000.0,
                 reason: "the refresh failed and was rolled back".into(),
                 error: Some(error.to_string()),
+                worker: settings.worker.clone(),
+                started_us: started.1,
                 ..Run::default()
             };
-            catalog::save_failure(self.conn, target, &run)
+            super::history::add(self.conn, target, &run)
         });
+        let _ = retrying(self.conn, || super::state::set_status(self.conn, target, "failed"));
     }
 }

@@ -185,7 +185,7 @@ impl Worker<'_> {
                 }
                 let reads = &graph.reads[i];
                 if let Some(&j) = reads.iter().find(|&&j| step[j] == Step::NotRefreshed) {
-                    out.push(skipped(&all[i], &all[j]));
+                    out.push(skipped(&all[i], &all[j], &self.work.worker));
                     step[i] = Step::NotRefreshed;
                     progressed = true;
                     continue;
@@ -234,7 +234,7 @@ impl Worker<'_> {
             let worker = self.work.worker.clone();
             Fence::new(move || renewal.lost(&worker))
         };
-        let settings = Settings { fence, ..self.work.settings.clone() };
+        let settings = Settings { fence, worker: Some(self.work.worker.clone()), ..self.work.settings.clone() };
         let started_us = now_us();
         let outcome = std::thread::scope(|scope| {
             let (coord, owner, key, renewal) = (self.coord, &self.owner, &key, &renewal);
@@ -246,31 +246,36 @@ impl Worker<'_> {
         let finished_us = now_us();
         // A release that fails leaves the claim to expire on its own; the refresh's outcome stands either way.
         let _ = self.coord.release(&key, &self.owner, outcome.is_ok());
-        let (model, run) = outcome.unwrap_or_else(|e| (stored.def.name(), failed(stored, &e)));
+        let (model, run) =
+            outcome.unwrap_or_else(|e| (stored.def.name(), failed(stored, &e, &self.work.worker, started_us)));
         Done { model, run, started_us, finished_us }
     }
 }
 
-fn failed(stored: &Stored, e: &Error) -> Run {
+fn failed(stored: &Stored, e: &Error, worker: &str, started_us: i64) -> Run {
     Run {
         mode: "failed".into(),
         strategy: stored.def.strategy.as_str().into(),
-        watermark_before: stored.watermark.clone(),
-        watermark_after: stored.watermark.clone(),
+        watermark_before: stored.state.shown_watermark(),
+        watermark_after: stored.state.shown_watermark(),
         reason: e.to_string(),
         error: Some(e.to_string()),
+        worker: Some(worker.to_string()),
+        started_us,
         ..Run::default()
     }
 }
 
-fn skipped(stored: &Stored, upstream: &Stored) -> Done {
+fn skipped(stored: &Stored, upstream: &Stored, worker: &str) -> Done {
     let now = now_us();
     let run = Run {
         mode: "skipped".into(),
         strategy: stored.def.strategy.as_str().into(),
-        watermark_before: stored.watermark.clone(),
-        watermark_after: stored.watermark.clone(),
+        watermark_before: stored.state.shown_watermark(),
+        watermark_after: stored.state.shown_watermark(),
         reason: format!("upstream model {} was not refreshed, so this one was skipped", upstream.def.name()),
+        worker: Some(worker.to_string()),
+        started_us: now,
         ..Run::default()
     };
     Done { model: stored.def.name(), run, started_us: now, finished_us: now }

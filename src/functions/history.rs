@@ -1,6 +1,6 @@
 //! `incremental_history(name := NULL)`: one row per past refresh, failed ones included.
 
-use crate::db::{self, catalog, Pool};
+use crate::db::{self, history, Pool};
 use crate::error::Result;
 use crate::glue::{Caller, Cell, ColType, ParamType, Params, SqlFunction};
 
@@ -22,6 +22,8 @@ impl SqlFunction for History {
             ("error", ColType::Varchar),
             ("run_id", ColType::BigInt),
             ("database", ColType::Varchar),
+            ("finished_at", ColType::TimestampTz),
+            ("worker", ColType::Varchar),
         ];
         super::refresh::RUN_COLUMNS.iter().copied().chain(extra).collect()
     }
@@ -36,14 +38,16 @@ impl SqlFunction for History {
                 Some(n) => Some(s.resolve(n, &args.search_path)?.def.target),
                 None => None,
             };
-            Ok(catalog::history(s.conn, only.as_ref())?
+            Ok(history::list(s.conn, only.as_ref())?
                 .into_iter()
-                .map(|(target, run_id, started_us, run)| {
-                    let mut row = super::refresh::run_row(target.display(), &run);
-                    row.push(Cell::Micros(started_us));
-                    row.push(run.error.clone().into());
-                    row.push(Cell::Int(run_id));
-                    row.push(target.database.into());
+                .map(|e| {
+                    let mut row = super::refresh::run_row(e.target.display(), &e.run);
+                    row.push(Cell::Micros(e.run.started_us));
+                    row.push(e.run.error.clone().into());
+                    row.push(Cell::Int(e.run_id));
+                    row.push(e.target.database.into());
+                    row.push(e.finished_us.map(Cell::Micros).unwrap_or(Cell::Null));
+                    row.push(e.run.worker.clone().into());
                     row
                 })
                 .collect())

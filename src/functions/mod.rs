@@ -41,7 +41,7 @@ pub struct ModelArgs {
 
 /// `vars := {'name': value, ...}` (a STRUCT or a MAP): the values of the query's `@name` placeholders, as text.
 pub(crate) fn settings(params: &Params, caller: &Caller) -> Result<Settings> {
-    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction, fence: Default::default() })
+    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction, worker: None, fence: Default::default() })
 }
 
 fn vars(params: &Params) -> Result<Vars> {

@@ -67,11 +67,13 @@ impl SqlFunction for Models {
                     kept.insert(db.clone(), catalog::kept_tables(s.conn, &db)?);
                 }
                 let state = ModelState { kept_tables: kept[&db].clone(), ..ModelState::default() };
-                let pending = m.rebuild_reason.or_else(|| m.built.then(|| planner::lost(&m.def, &state)).flatten());
-                let mut row = definition_row(&m.def, &m.status);
-                row.push(m.watermark.into());
-                row.push(m.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
-                row.push(m.last_mode.into());
+                let st = &m.state;
+                let pending =
+                    st.rebuild_reason.clone().or_else(|| st.built.then(|| planner::lost(&m.def, &state)).flatten());
+                let mut row = definition_row(&m.def, &st.status);
+                row.push(st.shown_watermark().into());
+                row.push(st.last_refresh_us.map(Cell::Micros).unwrap_or(Cell::Null));
+                row.push(st.last_mode.clone().into());
                 row.push(pending.into());
                 rows.push(row);
             }

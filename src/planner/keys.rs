@@ -15,11 +15,6 @@ use crate::analysis::SourceRows;
 use crate::model::{Lookback, ModelDef, ModelState, Source};
 use crate::quote::{ident, literal};
 
-/// The sources' watermarks as stored: a JSON object of relation to value. Absent for a source that was empty.
-pub fn stored_watermarks(text: Option<&str>) -> BTreeMap<String, String> {
-    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
-}
-
 fn typed(s: &Source, value: &str) -> String {
     match &s.type_name {
         Some(ty) => format!("CAST({} AS {ty})", literal(value)),

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::model::{ModelDef, ModelState, Strategy};
 use crate::placeholders::Vars;
 
-pub use keys::{lost, stored_watermarks};
+pub use keys::lost;
 pub use shapes::{Change, Decision};
 pub use values::fill;
 
@@ -168,7 +168,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         return Ok(Plan { mode: Mode::Full, strategy: def.strategy, reason, probe: None, cost: None, steps });
     }
     if !def.sources.is_empty() {
-        let marks = keys::stored_watermarks(state.watermark.as_deref());
+        let marks = state.source_marks.clone();
         let def = fill(def, None, vars)?;
         let how = |s: &crate::model::Source| match (s.is_snapshot(), s.is_changes()) {
             (true, _) => format!("{} (against its copy from the last refresh)", s.relation),

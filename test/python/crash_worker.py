@@ -118,8 +118,15 @@ def problems(con, thorough=False):
     """What a crash must never leave: catalog, history, kept tables and model tables that disagree. The check for
     duplicated keys of the big models (a second each) is `thorough` only."""
     out = []
-    catalog = {r[0]: r[1:] for r in rows(con, "SELECT table_name, built, watermark, last_mode, status "
-                                              "FROM _incremental.models")}
+    names = [r[0] for r in rows(con, "SELECT table_name FROM _incremental.models")]
+    catalog = {}
+    for name in names:
+        table = ident('state of "main".' + ident(name))
+        state = rows(con, "SELECT built, CASE WHEN source_marks <> '{}' THEN source_marks ELSE watermark END, last_mode, "
+                            f"status FROM _incremental.{table}")
+        if len(state) != 1:
+            out.append(f"model {name} has {len(state)} state rows, not 1")
+        catalog[name] = state[0] if state else (False, None, None, None)
     listed = {r[0] for r in rows(con, "SELECT name FROM incremental_models()")}
     if listed != set(catalog):
         out.append(f"incremental_models() lists {sorted(listed)}, the catalog table holds {sorted(catalog)}")
@@ -138,7 +145,10 @@ def problems(con, thorough=False):
         if comment is None or not comment.startswith(f"incremental model {name}:"):
             state = "missing" if comment is None else "unmarked"
             out.append(f"model {name} is built in the catalog, but its table is {state}")
-    kept = {t for s, t in tables if s == "_incremental"} - {"models", "history", "source_tables", "source_columns"}
+    states = {t for s, t in tables if s == "_incremental" and t.startswith("state of ")}
+    if states != {f'state of "main".{ident(name)}' for name in catalog}:
+        out.append(f"_incremental holds the state tables {sorted(states)}, the catalog's models are {sorted(catalog)}")
+    kept = {t for s, t in tables if s == "_incremental"} - {"models", "history", "catalog_version"} - states
     expected = {t for name in built for t in BY_NAME[name].kept if name in BY_NAME}
     if kept != expected:
         out.append(f"_incremental keeps {sorted(kept)}, the built models own {sorted(expected)}")

@@ -1,0 +1,177 @@
+//! Each model's own state table, `_incremental."state of <schema>.<table>"`: one row, written only by a refresh
+//! that changes something, so refreshes of different models never write the same table and a no-op writes nothing.
+//! In a DuckLake every refresh's update of this row is also its fence: a worker whose lease expired cannot commit
+//! over its successor's refresh, since DuckLake refuses the second of two commits that changed one table.
+
+use std::collections::BTreeMap;
+
+use duckdb::Connection;
+
+use super::catalog::table;
+use super::sql::{batch, rows, sql_error};
+use crate::error::{Error, Result};
+use crate::model::{SourceShape, Target};
+use crate::quote::{literal, qualified};
+
+/// The state a refresh starts from and leaves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub built: bool,
+    /// The newest value of the time column the table holds.
+    pub watermark: Option<String>,
+    /// Where each declared source was read up to, by relation; what a mark means is its source kind's.
+    pub source_marks: BTreeMap<String, String>,
+    /// The declared table sources' identity and columns as the last refresh saw them.
+    pub source_shapes: Vec<SourceShape>,
+    /// Set when the definition changed and the next refresh must rebuild.
+    pub rebuild_reason: Option<String>,
+    pub last_refresh_us: Option<i64>,
+    pub last_mode: Option<String>,
+    pub status: String,
+    pub worker: Option<String>,
+}
+
+impl State {
+    pub fn defined() -> State {
+        State { status: "defined".into(), ..State::default() }
+    }
+
+    /// The watermark as users see it: the time column's value, or each source's mark.
+    pub fn shown_watermark(&self) -> Option<String> {
+        match self.source_marks.is_empty() {
+            true => self.watermark.clone(),
+            false => serde_json::to_string(&self.source_marks).ok(),
+        }
+    }
+}
+
+/// The name of the model's state table in its catalog schema.
+pub fn name_of(target: &Target) -> String {
+    format!("state of {}", qualified(&[&target.schema, &target.table]))
+}
+
+fn table_of(target: &Target) -> String {
+    table(&target.database, &name_of(target))
+}
+
+/// Creates the model's state table with `state` as its row, replacing any it had.
+pub fn create(conn: &Connection, target: &Target, mark: &str, state: &State) -> Result<()> {
+    let t = table_of(target);
+    batch(
+        conn,
+        &format!(
+            "CREATE OR REPLACE TABLE {t} (built BOOLEAN, watermark VARCHAR, source_marks VARCHAR, source_shapes VARCHAR,
+               rebuild_reason VARCHAR, last_refresh_at TIMESTAMPTZ, last_mode VARCHAR, status VARCHAR, worker VARCHAR);
+             COMMENT ON TABLE {t} IS {};",
+            literal(mark)
+        ),
+    )?;
+    let sql = format!("INSERT INTO {t} VALUES (?, ?, ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?)");
+    let (marks, shapes) = encode(state)?;
+    conn.execute(
+        &sql,
+        duckdb::params![
+            state.built,
+            state.watermark,
+            marks,
+            shapes,
+            state.rebuild_reason,
+            state.last_refresh_us,
+            state.last_mode,
+            state.status,
+            state.worker
+        ],
+    )
+    .map_err(|e| sql_error("storing the model's state", e))?;
+    Ok(())
+}
+
+fn encode(state: &State) -> Result<(String, String)> {
+    let fail = |e: serde_json::Error| Error::usage(format!("could not store the model's state: {e}"));
+    Ok((
+        serde_json::to_string(&state.source_marks).map_err(fail)?,
+        serde_json::to_string(&state.source_shapes).map_err(fail)?,
+    ))
+}
+
+/// The model's state; the defaults of a defined model when its table is missing (`exists` is false).
+pub fn read(conn: &Connection, target: &Target, exists: bool) -> Result<State> {
+    if !exists {
+        return Ok(State::defined());
+    }
+    let sql = format!(
+        "SELECT built, watermark, source_marks, source_shapes, rebuild_reason, epoch_us(last_refresh_at), last_mode,
+         status, worker FROM {}",
+        table_of(target)
+    );
+    let found = rows(conn, &sql, &[], |r| {
+        Ok(State {
+            built: r.get::<_, Option<bool>>(0)?.unwrap_or(false),
+            watermark: r.get(1)?,
+            source_marks: decode(r, 2)?,
+            source_shapes: decode(r, 3)?,
+            rebuild_reason: r.get(4)?,
+            last_refresh_us: r.get(5)?,
+            last_mode: r.get(6)?,
+            status: r.get::<_, Option<String>>(7)?.unwrap_or_else(|| "defined".into()),
+            worker: r.get(8)?,
+        })
+    })?;
+    Ok(found.into_iter().next().unwrap_or_else(State::defined))
+}
+
+fn decode<T: serde::de::DeserializeOwned + Default>(r: &duckdb::Row<'_>, i: usize) -> duckdb::Result<T> {
+    match r.get::<_, Option<String>>(i)? {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| duckdb::Error::FromSqlConversionFailure(i, duckdb::types::Type::Text, Box::new(e))),
+        None => Ok(T::default()),
+    }
+}
+
+/// Writes the state a successful refresh leaves.
+pub fn save(conn: &Connection, target: &Target, state: &State) -> Result<()> {
+    let (marks, shapes) = encode(state)?;
+    let sql = format!(
+        "UPDATE {} SET built = ?, watermark = ?, source_marks = ?, source_shapes = ?, rebuild_reason = ?,
+         last_refresh_at = now(), last_mode = ?, status = ?, worker = ?",
+        table_of(target)
+    );
+    conn.execute(
+        &sql,
+        duckdb::params![
+            state.built,
+            state.watermark,
+            marks,
+            shapes,
+            state.rebuild_reason,
+            state.last_mode,
+            state.status,
+            state.worker
+        ],
+    )
+    .map_err(|e| sql_error("storing the refresh state", e))?;
+    Ok(())
+}
+
+/// Sets the model's status (a failure, or `ok` again after a no-op that followed one) and nothing else.
+pub fn set_status(conn: &Connection, target: &Target, status: &str) -> Result<()> {
+    let sql = format!("UPDATE {} SET status = ? WHERE status IS DISTINCT FROM ?", table_of(target));
+    conn.execute(&sql, duckdb::params![status, status]).map_err(|e| sql_error("storing the refresh state", e))?;
+    Ok(())
+}
+
+/// Marks that the next refresh must rebuild, and why (a redefinition).
+pub fn require_rebuild(conn: &Connection, target: &Target, reason: &str) -> Result<()> {
+    let sql = format!("UPDATE {} SET rebuild_reason = ?", table_of(target));
+    conn.execute(&sql, duckdb::params![reason]).map_err(|e| sql_error("storing the model", e))?;
+    Ok(())
+}
+
+pub fn drop(conn: &Connection, target: &Target) -> Result<()> {
+    batch(conn, &format!("DROP TABLE IF EXISTS {}", table_of(target)))
+}
+
+/// True when `name`, a table of the catalog schema, is a model's state table.
+pub fn is_state_table(name: &str) -> bool {
+    name.starts_with("state of ")
+}
