@@ -182,4 +182,11 @@ impl Coordinator for Leases<'_> {
         let rows = self.query(&sql, |r| Ok(Holder { owner: r.get(0)?, since_us: r.get(1)?, expires_us: r.get(2)? }))?;
         Ok(rows.into_iter().next())
     }
+
+    fn held(&self) -> Result<Vec<(String, Holder)>> {
+        let sql = format!(
+            "SELECT model, holder, incremental_us(since), incremental_us(expires) FROM {TABLE} WHERE holder IS NOT NULL AND expires >= now()"
+        );
+        self.query(&sql, |r| Ok((r.get(0)?, Holder { owner: r.get(1)?, since_us: r.get(2)?, expires_us: r.get(3)? })))
+    }
 }

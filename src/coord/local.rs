@@ -74,6 +74,16 @@ impl Coordinator for Local {
         let all = claims().lock().map_err(|_| Error::Closed)?;
         Ok(all.get(&self.key(model)).filter(|h| h.expires_us >= now_us()).cloned())
     }
+
+    fn held(&self) -> Result<Vec<(String, Holder)>> {
+        let all = claims().lock().map_err(|_| Error::Closed)?;
+        let now = now_us();
+        Ok(all
+            .iter()
+            .filter(|((instance, _), h)| *instance == self.instance && h.expires_us >= now)
+            .map(|((_, model), h)| (model.clone(), h.clone()))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +96,10 @@ mod tests {
         let ttl = Duration::from_secs(60);
         assert_eq!(c.claim("m", "w1", ttl).unwrap(), Claim::Won);
         assert!(matches!(c.claim("m", "w2", ttl).unwrap(), Claim::Held(h) if h.owner == "w1"));
+        assert_eq!(
+            c.held().unwrap().iter().map(|(m, h)| (m.as_str(), h.owner.as_str())).collect::<Vec<_>>(),
+            [("m", "w1")]
+        );
         assert!(!c.release("m", "w2", true).unwrap());
         assert!(!c.renew("m", "w2", ttl).unwrap());
         assert!(c.renew("m", "w1", ttl).unwrap());

@@ -39,6 +39,8 @@ pub trait Coordinator: Send + Sync {
     fn release(&self, model: &str, owner: &str, done: bool) -> Result<bool>;
     /// Who holds the model now, if anyone (an expired claim is nobody's).
     fn holder(&self, model: &str) -> Result<Option<Holder>>;
+    /// Every model held now, with its holder.
+    fn held(&self) -> Result<Vec<(String, Holder)>>;
 }
 
 /// Asked just before a refresh commits: the reason it must not (the claim it runs under was lost), or nothing.

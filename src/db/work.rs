@@ -190,8 +190,12 @@ impl Worker<'_> {
                     progressed = true;
                     continue;
                 }
-                // An upstream model still due, or held by another worker, goes first.
+                // An upstream model still due goes first.
                 if reads.iter().any(|&j| step[j] == Step::Pending) {
+                    pending = true;
+                    continue;
+                }
+                if self.neighbour_held(all, graph, i)? {
                     pending = true;
                     continue;
                 }
@@ -216,6 +220,19 @@ impl Worker<'_> {
                 std::thread::sleep(POLL.min(deadline - Instant::now()));
             }
         }
+    }
+
+    /// True when another worker holds a model this one reads, or one that reads it: a reader refreshed while its
+    /// upstream model refreshes reads it as it was and empties the change log the upstream refresh writes, so the
+    /// two commits conflict (and an upstream refresh under way is not yet in what the reader reads).
+    fn neighbour_held(&self, all: &[Stored], graph: &Graph, i: usize) -> Result<bool> {
+        let readers = (0..all.len()).filter(|&r| graph.reads[r].contains(&i));
+        let neighbours: Vec<String> =
+            graph.reads[i].iter().copied().chain(readers).map(|j| lease_key(&all[j])).collect();
+        if neighbours.is_empty() {
+            return Ok(false);
+        }
+        Ok(self.coord.held()?.iter().any(|(model, h)| h.owner != self.owner && neighbours.contains(model)))
     }
 
     fn ttl(&self) -> Duration {

@@ -133,6 +133,20 @@ def test_four_workers_two_writers_and_a_killed_worker_keep_twenty_models_exact(p
     survivors = {r["worker"] for r in rows}
     assert {"w1", "w2", "w3"} <= survivors
     assert not overlaps(rows), overlaps(rows)[:3]
+    # The history, written by every worker's refreshes (the killed one's included), agrees: each row names its worker,
+    # no two refreshes of one model overlap, and every refresh a surviving worker reported that wrote rows is there.
+    history = [dict(zip(("model", "mode", "worker", "started_us", "finished_us"), h)) for h in con.execute(
+        "SELECT model, mode, worker, epoch_us(started_at), epoch_us(finished_at) FROM incremental_history() "
+        "WHERE mode <> 'failed'").fetchall()]
+    by_workers = [h for h in history if h["worker"] is not None]
+    assert {h["worker"] for h in by_workers} <= {"w0", "w1", "w2", "w3", "final"}
+    assert not overlaps(by_workers), overlaps(by_workers)[:3]
+
+    def wrote(entries):
+        return sorted((e["model"], e["worker"], e["mode"]) for e in entries
+                      if e["worker"] in ("w1", "w2", "w3") and e["mode"] in ("full", "incremental"))
+
+    assert wrote(history) == wrote(rows)
     # The killed worker's claim expired and another worker refreshed that model afterwards.
     later = [r for r in rows if r["model"] == held and r["worker"] != "w0" and r["started_us"] > killed_at * 1e6]
     assert later, f"no worker refreshed {held} after w0 was killed holding it"
