@@ -176,7 +176,7 @@ impl Coordinator for Leases<'_> {
 
     fn holder(&self, model: &str) -> Result<Option<Holder>> {
         let sql = format!(
-            "SELECT holder, incremental_us(since), incremental_us(expires) FROM {TABLE} WHERE model = {} AND holder IS NOT NULL AND expires >= now()",
+            "SELECT holder, incremental_us(since) AS since_us, incremental_us(expires) AS expires_us FROM {TABLE} WHERE model = {} AND holder IS NOT NULL AND expires >= now()",
             literal(model)
         );
         let rows = self.query(&sql, |r| Ok(Holder { owner: r.get(0)?, since_us: r.get(1)?, expires_us: r.get(2)? }))?;
@@ -185,7 +185,7 @@ impl Coordinator for Leases<'_> {
 
     fn held(&self) -> Result<Vec<(String, Holder)>> {
         let sql = format!(
-            "SELECT model, holder, incremental_us(since), incremental_us(expires) FROM {TABLE} WHERE holder IS NOT NULL AND expires >= now()"
+            "SELECT model, holder, incremental_us(since) AS since_us, incremental_us(expires) AS expires_us FROM {TABLE} WHERE holder IS NOT NULL AND expires >= now()"
         );
         self.query(&sql, |r| Ok((r.get(0)?, Holder { owner: r.get(1)?, since_us: r.get(2)?, expires_us: r.get(3)? })))
     }

@@ -104,6 +104,7 @@ def test_four_workers_two_writers_and_a_killed_worker_keep_twenty_models_exact(p
     writers_out = tmp_path / "writers.jsonl"
     workers = [spawn("worker", meta, data, outs[i], 30, f"w{i}", 4) for i in range(4)]
     writers = [spawn("writer", meta, data, writers_out, 22, f"writer{i}", i) for i in range(2)]
+    started = time.time()
 
     # Kill worker 0 while it holds a claim, that is while it refreshes a model.
     killed_at, held = None, None
@@ -111,7 +112,7 @@ def test_four_workers_two_writers_and_a_killed_worker_keep_twenty_models_exact(p
     while time.time() < deadline and killed_at is None:
         out = pg.psql("SELECT model FROM incremental_leases WHERE holder LIKE 'w0#%' AND expires > now()", "lake_pool") \
             if _table_exists(pg) else ""
-        if out and time.time() > workers_started(workers) + 5:
+        if out and time.time() > started + 5:
             workers[0].send_signal(signal.SIGKILL)
             killed_at, held = time.time(), out.splitlines()[0].split(".")[-1]
         time.sleep(0.05)
@@ -153,24 +154,12 @@ def test_four_workers_two_writers_and_a_killed_worker_keep_twenty_models_exact(p
     writers_done = read_rows(writers_out)
     assert len(writers_done) == 2 and all(w["batches"] > 10 for w in writers_done), writers_done
 
-    failed = [r for r in rows if r["mode"] == "failed"]
-    skipped = [r for r in rows if r["mode"] == "skipped"]
-    not_conflicts = [r for r in failed if "Failed to commit DuckLake transaction. Transaction conflict" not in r["error"]]
-    assert not not_conflicts, not_conflicts[:3]
-    if failed:
-        # Every refresh still writes the catalog's one models table, so refreshes of different models conflict at
-        # commit (DuckLake detects conflicts per table); the failures above are only those, and they roll back.
-        pytest.xfail(f"{len(failed)} of {len(rows)} refreshes failed on a DuckLake commit conflict on the shared "
-                     f"catalog tables, and {len(skipped)} readers of them were skipped")
-    assert not skipped, skipped[:3]
-    assert sum(r["mode"] in ("incremental", "full") for r in rows) >= 20
-
-
-_started = {}
-
-
-def workers_started(workers):
-    return _started.setdefault(id(workers), time.time())
+    # No refresh gave up: commit conflicts between workers are retried inside the refresh, and none may be left.
+    gave_up = [r for r in rows if r["mode"] in ("failed", "skipped")]
+    assert not gave_up, gave_up[:3]
+    assert con.execute("SELECT count(*) FROM incremental_history() WHERE mode = 'failed'").fetchone() == (0,)
+    # The workers shared the work.
+    assert len({r["worker"] for r in rows if r["mode"] in ("full", "incremental")}) >= 2
 
 
 def _table_exists(pg):
