@@ -38,7 +38,7 @@ pub fn add(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
         &format!(
             "INSERT INTO {history} (run_id, schema_name, table_name, started_at, mode, strategy, rows_inserted,
              rows_updated, rows_deleted, watermark_before, watermark_after, elapsed_ms, reason, error, finished_at, worker)
-             SELECT ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?"
+             SELECT ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?"
         ),
         duckdb::params![
             next_run_id(),
@@ -55,6 +55,8 @@ pub fn add(conn: &Connection, target: &Target, run: &Run) -> Result<()> {
             run.elapsed_ms,
             run.reason,
             run.error,
+            // The refresh's last statement before its commit: DuckDB's now() is the transaction's start.
+            now_us(),
             run.worker
         ],
     )

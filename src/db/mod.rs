@@ -15,6 +15,7 @@ mod shapes;
 mod sources;
 mod sql;
 pub mod state;
+pub mod work;
 
 use duckdb::Connection;
 
