@@ -149,7 +149,7 @@ impl Session<'_> {
             source_marks: outcome.source_marks.clone(),
             source_shapes: state.source_shapes.clone(),
             rebuild_reason: None,
-            last_refresh_us: None,
+            last_refresh_us: Some(super::history::now_us()),
             last_mode: Some(outcome.mode.as_str().to_string()),
             status: "ok".into(),
             worker: settings.worker.clone(),

@@ -66,10 +66,14 @@ pub fn create(conn: &Connection, target: &Target, mark: &str, state: &State) -> 
             literal(mark)
         ),
     )?;
-    let sql = format!("INSERT INTO {t} VALUES (?, ?, ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?)");
+    write(conn, &format!("INSERT INTO {t} VALUES (?, ?, ?, ?, ?, make_timestamp(?)::TIMESTAMPTZ, ?, ?, ?)"), state)
+}
+
+/// Runs `sql` with the state's columns as its parameters, in table order.
+fn write(conn: &Connection, sql: &str, state: &State) -> Result<()> {
     let (marks, shapes) = encode(state)?;
     conn.execute(
-        &sql,
+        sql,
         duckdb::params![
             state.built,
             state.watermark,
@@ -130,27 +134,12 @@ fn decode<T: serde::de::DeserializeOwned + Default>(r: &duckdb::Row<'_>, i: usiz
 
 /// Writes the state a successful refresh leaves.
 pub fn save(conn: &Connection, target: &Target, state: &State) -> Result<()> {
-    let (marks, shapes) = encode(state)?;
     let sql = format!(
         "UPDATE {} SET built = ?, watermark = ?, source_marks = ?, source_shapes = ?, rebuild_reason = ?,
-         last_refresh_at = now(), last_mode = ?, status = ?, worker = ?",
+         last_refresh_at = make_timestamp(?)::TIMESTAMPTZ, last_mode = ?, status = ?, worker = ?",
         table_of(target)
     );
-    conn.execute(
-        &sql,
-        duckdb::params![
-            state.built,
-            state.watermark,
-            marks,
-            shapes,
-            state.rebuild_reason,
-            state.last_mode,
-            state.status,
-            state.worker
-        ],
-    )
-    .map_err(|e| sql_error("storing the refresh state", e))?;
-    Ok(())
+    write(conn, &sql, state)
 }
 
 /// Sets the model's status (a failure, or `ok` again after a no-op that followed one) and nothing else.
