@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check the project has, in one command (`make test`): formatting, clippy with warnings denied, unit and
 # golden tests, the sqllogictest suite in the CLI 1.5.6 and python duckdb 1.5.5 and 2.0.0 hosts, and the python
-# tests (differential, crash, clean exit, hostile input, docs examples, reopen, DuckLake) in both python hosts.
+# tests (differential, crash, clean exit, hostile input, docs examples, reopen, DuckLake, workers) in both python hosts.
 # Ends with one line: `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."

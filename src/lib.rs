@@ -1,6 +1,7 @@
 //! `incremental`: a DuckDB extension for incremental models. This file only registers the SQL functions.
 
 pub mod analysis;
+pub mod coord;
 pub mod db;
 pub mod error;
 pub mod functions;
@@ -14,7 +15,7 @@ pub mod placeholders;
 pub mod planner;
 pub mod quote;
 
-use functions::{create, drop, explain, history, models, refresh, refresh_all, verify};
+use functions::{create, drop, explain, history, models, refresh, refresh_all, verify, work};
 
 /// Registers every SQL function of the extension.
 pub fn register(r: &glue::Registrar) -> error::Result<()> {
@@ -26,6 +27,7 @@ pub fn register(r: &glue::Registrar) -> error::Result<()> {
     r.add::<explain::Explain>()?;
     r.add::<verify::Verify>()?;
     r.add::<drop::Drop>()?;
+    r.add::<work::Work>()?;
     r.add_settings()?;
     Ok(())
 }

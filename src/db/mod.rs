@@ -14,6 +14,7 @@ mod shapes;
 mod sources;
 mod sql;
 pub mod state;
+pub mod work;
 
 use duckdb::Connection;
 

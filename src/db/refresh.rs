@@ -20,6 +20,8 @@ pub struct Settings {
     pub full_fraction: f64,
     /// The `incremental_work` worker running the refresh, recorded in the history; None when called directly.
     pub worker: Option<String>,
+    /// Asked before commit: a worker whose claim on the model was lost must not commit.
+    pub fence: crate::coord::Fence,
 }
 
 /// How often a refresh that lost a commit race is tried again, and the first wait (doubled after each try).
@@ -70,7 +72,11 @@ impl Session<'_> {
         let _refreshing = self.locks.lock(target.sql_name().to_lowercase())?;
         let outcome = retrying(self.conn, || {
             let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
-            self.refresh(stored, full_refresh, settings, started)
+            let done = self.refresh(stored, full_refresh, settings, started)?;
+            match settings.fence.lost() {
+                Some(detail) => Err(Error::RefreshFailed { model: done.0, detail }),
+                None => Ok(done),
+            }
         });
         if let Err(e) = &outcome {
             self.record_failure(&target, &e.to_string(), settings, started);

@@ -8,6 +8,7 @@ pub mod models;
 pub mod refresh;
 pub mod refresh_all;
 pub mod verify;
+pub mod work;
 
 use crate::db::Settings;
 use crate::error::{Error, Result};
@@ -40,7 +41,7 @@ pub struct ModelArgs {
 
 /// `vars := {'name': value, ...}` (a STRUCT or a MAP): the values of the query's `@name` placeholders, as text.
 pub(crate) fn settings(params: &Params, caller: &Caller) -> Result<Settings> {
-    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction, worker: None })
+    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction, worker: None, fence: Default::default() })
 }
 
 fn vars(params: &Params) -> Result<Vars> {

@@ -1,0 +1,364 @@
+//! One worker's loop: claim a due model (each after the models it reads), refresh it under a renewed claim, release
+//! it, and go on until nothing is due or the time is up.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::catalog::{self, Run, Stored};
+use super::{cycle_error, session, sql, Pool, Session, Settings};
+use crate::coord::leases::Leases;
+use crate::coord::local::Local;
+use crate::coord::{Claim, Coordinator, Fence};
+use crate::error::{Error, Result};
+use crate::pipeline::Graph;
+
+/// How often a worker looks again at a model another worker holds.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What `incremental_work` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub max_seconds: f64,
+    pub leases: Option<String>,
+    pub worker: String,
+    pub lease_seconds: f64,
+    pub idle_seconds: f64,
+    pub search_path: String,
+    pub settings: Settings,
+}
+
+/// One refresh a worker did (or could not do), with when it ran (microseconds since the epoch).
+pub struct Done {
+    pub model: String,
+    pub run: Run,
+    pub started_us: i64,
+    pub finished_us: i64,
+}
+
+fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// The claim's name for a model: its schema and table, which are the same in every process, while the name a process
+/// attached the lake under is its own.
+fn lease_key(stored: &Stored) -> String {
+    format!("{}.{}", stored.def.target.schema, stored.def.target.table).to_lowercase()
+}
+
+/// Runs the worker loop on one pool connection; claims go through the coordinator the databases call for.
+pub fn run(pool: &Pool, work: &Work) -> Result<Vec<Done>> {
+    session(pool, &work.search_path, |s| {
+        let coordinator = coordinator(s, pool, work.leases.as_deref())?;
+        Worker { s, coord: coordinator.as_ref(), work, owner: owner(&work.worker, &pool.instance) }.run()
+    })
+}
+
+/// A claim's owner: the worker's name made unique to this call, so two calls that share a name never share a claim.
+fn owner(worker: &str, instance: &str) -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, Ordering::SeqCst);
+    format!("{worker}#{}-{n}", instance.get(..8).unwrap_or(instance))
+}
+
+/// Leases in PostgreSQL when `leases` names a database or the models live in a DuckLake whose catalog is one;
+/// in-process claims when every model is in a DuckDB file.
+fn coordinator<'a>(s: &Session, pool: &'a Pool, leases: Option<&str>) -> Result<Box<dyn Coordinator + 'a>> {
+    if let Some(dsn) = leases {
+        return Ok(Box::new(Leases::open(pool, dsn)?));
+    }
+    let mut dsn: Option<String> = None;
+    for db in catalog::databases(s.conn)? {
+        let (kind, path): (Option<String>, Option<String>) =
+            sql::rows(s.conn, "SELECT type, path FROM duckdb_databases() WHERE database_name = ?", &[&db], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .into_iter()
+            .next()
+            .unwrap_or((None, None));
+        match kind.as_deref() {
+            Some("duckdb") | None => continue,
+            Some("ducklake") => {}
+            Some(other) => return Err(no_leases(&db, &format!("a {other} database"))),
+        }
+        let found = path.as_deref().and_then(|p| p.strip_prefix("postgres:")).filter(|p| !p.trim().is_empty());
+        match (found, &dsn) {
+            (None, _) => {
+                return Err(no_leases(&db, "a DuckLake whose PostgreSQL catalog cannot be read back from its ATTACH"))
+            }
+            (Some(d), Some(seen)) if d != seen => {
+                return Err(no_leases(
+                    &db,
+                    "a DuckLake whose catalog is another PostgreSQL database than the other lakes'",
+                ))
+            }
+            (Some(d), _) => dsn = Some(d.to_string()),
+        }
+    }
+    match dsn {
+        Some(d) => Ok(Box::new(Leases::open(pool, &d)?)),
+        None => Ok(Box::new(Local::new(&pool.instance))),
+    }
+}
+
+fn no_leases(db: &str, what: &str) -> Error {
+    Error::usage(format!(
+        "incremental_work: database {db} holds models and is {what}, so workers in other processes cannot be kept from refreshing the same model; pass leases := '<PostgreSQL connection string>' to keep the claims in a PostgreSQL database every worker reaches"
+    ))
+}
+
+/// Where a model stands in the current pass.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Pending,
+    Refreshed,
+    NotRefreshed,
+}
+
+/// Whether a model is due in this pass. Every model is tried once per pass for now; a pass in which no refresh
+/// changed a row ends the loop.
+fn due(_stored: &Stored, tried_this_pass: bool) -> bool {
+    !tried_this_pass
+}
+
+/// A refresh that changed rows: the loop goes on after a pass that had one. The mode alone does not tell, since a
+/// model without a way to find its changes is re-read at every refresh, changing nothing when nothing changed.
+fn did_work(run: &Run) -> bool {
+    run.mode != "failed" && run.mode != "skipped" && run.inserted + run.updated + run.deleted > 0
+}
+
+struct Worker<'a> {
+    s: &'a Session<'a>,
+    coord: &'a dyn Coordinator,
+    work: &'a Work,
+    owner: String,
+}
+
+impl Worker<'_> {
+    fn run(&self) -> Result<Vec<Done>> {
+        let deadline = Instant::now() + Duration::from_secs_f64(self.work.max_seconds);
+        let idle = Duration::from_secs_f64(self.work.idle_seconds);
+        let mut out = Vec::new();
+        let mut last_work = Instant::now();
+        loop {
+            let (all, graph) = self.s.model_graph()?;
+            let order = graph.order().map_err(|cycle| cycle_error(&all, &cycle))?;
+            let before = out.len();
+            let finished = self.pass(&all, &graph, &order, deadline, &mut out)?;
+            if !finished {
+                break;
+            }
+            if out[before..].iter().any(|d| did_work(&d.run)) {
+                last_work = Instant::now();
+                continue;
+            }
+            let now = Instant::now();
+            let waited = now.duration_since(last_work);
+            if waited >= idle || now >= deadline {
+                break;
+            }
+            std::thread::sleep((idle - waited).min(deadline - now).min(Duration::from_millis(500)));
+        }
+        Ok(out)
+    }
+
+    /// Tries every due model once, each after the models it reads; false when the time ran out first.
+    fn pass(
+        &self,
+        all: &[Stored],
+        graph: &Graph,
+        order: &[usize],
+        deadline: Instant,
+        out: &mut Vec<Done>,
+    ) -> Result<bool> {
+        let mut step: Vec<Step> =
+            all.iter().map(|m| if due(m, false) { Step::Pending } else { Step::Refreshed }).collect();
+        loop {
+            let mut pending = false;
+            let mut progressed = false;
+            for &i in order {
+                if step[i] != Step::Pending {
+                    continue;
+                }
+                if Instant::now() >= deadline {
+                    return Ok(false);
+                }
+                let reads = &graph.reads[i];
+                if let Some(&j) = reads.iter().find(|&&j| step[j] == Step::NotRefreshed) {
+                    out.push(skipped(&all[i], &all[j], &self.work.worker));
+                    step[i] = Step::NotRefreshed;
+                    progressed = true;
+                    continue;
+                }
+                // An upstream model still due goes first.
+                if reads.iter().any(|&j| step[j] == Step::Pending) {
+                    pending = true;
+                    continue;
+                }
+                if self.neighbour_held(all, graph, i)? {
+                    pending = true;
+                    continue;
+                }
+                let sent = Instant::now();
+                match self.coord.claim(&lease_key(&all[i]), &self.owner, self.ttl())? {
+                    Claim::Won => {
+                        let done = self.refresh_claimed(&all[i], sent);
+                        step[i] = if done.run.mode == "failed" { Step::NotRefreshed } else { Step::Refreshed };
+                        out.push(done);
+                        progressed = true;
+                    }
+                    Claim::Held(_) | Claim::Lost => pending = true,
+                }
+            }
+            if !pending {
+                return Ok(true);
+            }
+            if !progressed {
+                if Instant::now() >= deadline {
+                    return Ok(false);
+                }
+                std::thread::sleep(POLL.min(deadline - Instant::now()));
+            }
+        }
+    }
+
+    /// True when another worker holds a model this one reads, or one that reads it: a reader refreshed while its
+    /// upstream model refreshes reads it as it was and empties the change log the upstream refresh writes, so the
+    /// two commits conflict (and an upstream refresh under way is not yet in what the reader reads).
+    fn neighbour_held(&self, all: &[Stored], graph: &Graph, i: usize) -> Result<bool> {
+        let readers = (0..all.len()).filter(|&r| graph.reads[r].contains(&i));
+        let neighbours: Vec<String> =
+            graph.reads[i].iter().copied().chain(readers).map(|j| lease_key(&all[j])).collect();
+        if neighbours.is_empty() {
+            return Ok(false);
+        }
+        Ok(self.coord.held()?.iter().any(|(model, h)| h.owner != self.owner && neighbours.contains(model)))
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_secs_f64(self.work.lease_seconds)
+    }
+
+    /// Refreshes a model this worker has claimed, renewing the claim every third of its time to live on a thread of
+    /// its own; the refresh rolls back instead of committing once the claim is lost or about to run out.
+    /// `claimed` is when the claim was sent: the claim surely lasts `ttl` from then.
+    fn refresh_claimed(&self, stored: &Stored, claimed: Instant) -> Done {
+        let key = lease_key(stored);
+        let ttl = self.ttl();
+        let renewal = Arc::new(Renewal::new(ttl, claimed));
+        let fence = {
+            let renewal = renewal.clone();
+            let worker = self.work.worker.clone();
+            Fence::new(move || renewal.lost(&worker))
+        };
+        let settings = Settings { fence, worker: Some(self.work.worker.clone()), ..self.work.settings.clone() };
+        let started_us = now_us();
+        let outcome = std::thread::scope(|scope| {
+            let (coord, owner, key, renewal) = (self.coord, &self.owner, &key, &renewal);
+            scope.spawn(move || renewal.keep(|| coord.renew(key, owner, ttl)));
+            let outcome = self.s.refresh_model(&stored.def.target.sql_name(), "", false, &settings);
+            renewal.stop();
+            outcome
+        });
+        let finished_us = now_us();
+        // A release that fails leaves the claim to expire on its own; the refresh's outcome stands either way.
+        let _ = self.coord.release(&key, &self.owner, outcome.is_ok());
+        let (model, run) =
+            outcome.unwrap_or_else(|e| (stored.def.name(), failed(stored, &e, &self.work.worker, started_us)));
+        Done { model, run, started_us, finished_us }
+    }
+}
+
+fn failed(stored: &Stored, e: &Error, worker: &str, started_us: i64) -> Run {
+    Run {
+        mode: "failed".into(),
+        strategy: stored.def.strategy.as_str().into(),
+        watermark_before: stored.state.shown_watermark(),
+        watermark_after: stored.state.shown_watermark(),
+        reason: e.to_string(),
+        error: Some(e.to_string()),
+        worker: Some(worker.to_string()),
+        started_us,
+        ..Run::default()
+    }
+}
+
+fn skipped(stored: &Stored, upstream: &Stored, worker: &str) -> Done {
+    let now = now_us();
+    let run = Run {
+        mode: "skipped".into(),
+        strategy: stored.def.strategy.as_str().into(),
+        watermark_before: stored.state.shown_watermark(),
+        watermark_after: stored.state.shown_watermark(),
+        reason: format!("upstream model {} was not refreshed, so this one was skipped", upstream.def.name()),
+        worker: Some(worker.to_string()),
+        started_us: now,
+        ..Run::default()
+    };
+    Done { model: stored.def.name(), run, started_us: now, finished_us: now }
+}
+
+/// The renewal of one claim while its refresh runs, and what the refresh asks before committing.
+struct Renewal {
+    ttl: Duration,
+    /// The claim is certainly held until then: the last renewal was sent before it, and the claim lasts `ttl`.
+    valid_until: Mutex<Instant>,
+    lost: AtomicBool,
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Renewal {
+    fn new(ttl: Duration, claimed: Instant) -> Renewal {
+        Renewal {
+            ttl,
+            valid_until: Mutex::new(claimed + ttl),
+            lost: AtomicBool::new(false),
+            stopped: Mutex::new(false),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// Renews every third of the time to live until stopped; a renewal that fails or is refused marks the claim lost.
+    fn keep(&self, renew: impl Fn() -> Result<bool>) {
+        loop {
+            // The lock is let go while renewing, so a refresh that ends meanwhile is not held up by it.
+            {
+                let Ok(stopped) = self.stopped.lock() else { break };
+                let Ok((stopped, _)) = self.wake.wait_timeout_while(stopped, self.ttl / 3, |s| !*s) else { break };
+                if *stopped {
+                    return;
+                }
+            }
+            let sent = Instant::now();
+            match renew() {
+                Ok(true) => {
+                    if let Ok(mut until) = self.valid_until.lock() {
+                        *until = sent + self.ttl;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.lost.store(true, Ordering::SeqCst);
+    }
+
+    fn stop(&self) {
+        if let Ok(mut stopped) = self.stopped.lock() {
+            *stopped = true;
+        }
+        self.wake.notify_all();
+    }
+
+    /// Why the refresh must not commit: the claim was lost, or less than a quarter of its time to live is left (a
+    /// commit takes time, and another worker may take the model the moment the claim expires).
+    fn lost(&self, worker: &str) -> Option<String> {
+        let left = self.valid_until.lock().map(|u| u.saturating_duration_since(Instant::now())).unwrap_or_default();
+        if self.lost.load(Ordering::SeqCst) || left < self.ttl / 4 {
+            return Some(format!(
+                "worker {worker} lost its claim on the model while refreshing it (the claim could not be renewed in time), so another worker may be refreshing it; this refresh was rolled back instead of committing. Give a larger lease_seconds if refreshes are slow to renew"
+            ));
+        }
+        None
+    }
+}
