@@ -29,8 +29,10 @@ import lake_report  # noqa: E402
 WORK = ROOT / "build/bench/lake"
 WORKER = ROOT / "bench/lake_worker.py"
 
-# The throughput DAG: 20 models defined by their query alone, so 'auto' decides (DuckLake feeds, keys from the
-# query's shape): aggregates, a dedup, joins with a dimension, chains of models over models, one keyless total.
+# The throughput DAG, 20 models: those over DuckLake tables are defined by their query alone, so 'auto' reads the
+# tables' change feeds with the key the query's shape gives (aggregates, a dedup, joins with a dimension, and one
+# keyless total, rebuilt in full); those over models (chains) name their unique_key, with which 'auto' reads the
+# upstream models' recorded changes (without it, a model over models is rebuilt in full).
 DAG = [
     ("ev_by_k", "SELECT k, count(*) AS n, sum(v) AS s FROM ev GROUP BY k"),
     ("ev_by_g", "SELECT g, count(*) AS n, sum(v) AS s FROM ev GROUP BY g"),
@@ -44,14 +46,15 @@ DAG = [
     ("ev_g_label", "SELECT e.g, d.label, sum(e.v) AS s FROM ev e JOIN dim d ON e.g = d.g GROUP BY e.g, d.label"),
     ("dim_count", "SELECT label, count(*) AS n FROM dim GROUP BY label"),
     ("ev_total", "SELECT count(*) AS n, sum(v) AS s FROM ev"),
-    ("kg_by_g", "SELECT g, sum(n) AS n FROM ev_kg GROUP BY g"),
-    ("kg_by_g2", "SELECT g, max(n) AS n FROM kg_by_g GROUP BY g"),
-    ("kg_by_g3", "SELECT g, sum(n) AS n FROM kg_by_g2 GROUP BY g"),
-    ("k_hist", "SELECT n, count(*) AS keys FROM ev_by_k GROUP BY n"),
-    ("latest_by_g", "SELECT g, count(*) AS n, max(v) AS mx FROM ev_latest GROUP BY g"),
-    ("latest_hist", "SELECT n, count(*) AS c FROM latest_by_g GROUP BY n"),
-    ("label_max", "SELECT label, max(n) AS mx FROM ev_label GROUP BY label"),
-    ("g_dim", "SELECT b.g, d.label, sum(b.n) AS n FROM ev_by_g b JOIN dim d ON b.g = d.g GROUP BY b.g, d.label"),
+    ("kg_by_g", "SELECT g, sum(n) AS n FROM ev_kg GROUP BY g", "unique_key := 'g'"),
+    ("kg_by_g2", "SELECT g, max(n) AS n FROM kg_by_g GROUP BY g", "unique_key := 'g'"),
+    ("kg_by_g3", "SELECT g, sum(n) AS n FROM kg_by_g2 GROUP BY g", "unique_key := 'g'"),
+    ("k_hist", "SELECT n, count(*) AS keys FROM ev_by_k GROUP BY n", "unique_key := 'n'"),
+    ("latest_by_g", "SELECT g, count(*) AS n, max(v) AS mx FROM ev_latest GROUP BY g", "unique_key := 'g'"),
+    ("latest_hist", "SELECT n, count(*) AS c FROM latest_by_g GROUP BY n", "unique_key := 'n'"),
+    ("label_max", "SELECT label, max(n) AS mx FROM ev_label GROUP BY label", "unique_key := 'label'"),
+    ("g_dim", "SELECT b.g, d.label, sum(b.n) AS n FROM ev_by_g b JOIN dim d ON b.g = d.g GROUP BY b.g, d.label",
+     "unique_key := 'g, label'"),
 ]
 RESEARCH_E7 = {"refreshes": 209, "seconds": 30, "workers": 2,
                "source": "/work/shared/research/ducklake-scaleout.md, section 5 (e7, SPIKE_MODE=plain)"}
@@ -84,26 +87,27 @@ def throughput(pg, workers, seconds, rows):
     con = lakes.open_lake("postgres", pg.dsn(db), data)
     con.execute("USE lake")
     source_tables(con, rows)
-    for name, query in DAG:
-        con.execute(f"CALL incremental_create({lakes.lit(name)}, {lakes.lit(query)})")
+    for name, query, *options in DAG:
+        con.execute(f"CALL incremental_create({lakes.lit(name)}, {lakes.lit(query)}{''.join(', ' + o for o in options)})")
     con.execute("SELECT count(*) FROM incremental_work(max_seconds := 600, worker := 'setup')").fetchall()
     strategies = {r[0]: {"strategy": r[1], "reason": r[2]} for r in con.execute(
         "SELECT name, strategy, strategy_reason FROM incremental_models() WHERE database = 'lake'").fetchall()}
     outs = [WORK / f"{db}_w{i}.json" for i in range(workers)] + [WORK / f"{db}_writer.json"]
-    env = dict(os.environ)
-    procs = [subprocess.Popen([sys.executable, str(WORKER), "worker", pg.dsn(db), str(data), str(outs[i]),
-                               str(seconds), f"w{i}"], env=env, stderr=subprocess.PIPE, text=True)
-             for i in range(workers)]
-    procs.append(subprocess.Popen([sys.executable, str(WORKER), "writer", pg.dsn(db), str(data), str(outs[-1]),
-                                   str(seconds), "1"], env=env, stderr=subprocess.PIPE, text=True))
+    args = [["worker", str(outs[i]), str(seconds), f"w{i}"] for i in range(workers)]
+    args.append(["writer", str(outs[-1]), str(seconds), "1"])
+    errs = [WORK / f"{db}_{n}.err" for n in range(len(args))]
+    procs = []
+    for (role, out, secs, name), err in zip(args, errs):
+        with open(err, "w") as f:
+            procs.append(subprocess.Popen([sys.executable, str(WORKER), role, pg.dsn(db), str(data), out, secs, name],
+                                          stderr=f))
     load = []
     while any(p.poll() is None for p in procs):
         load.append(os.getloadavg()[0])
         time.sleep(1)
-    for p in procs:
-        err = p.stderr.read()
+    for p, err in zip(procs, errs):
         if p.returncode != 0:
-            raise RuntimeError(f"a throughput process failed (exit {p.returncode}): {err}")
+            raise RuntimeError(f"a throughput process failed (exit {p.returncode}): {err.read_text()[-3000:]}")
     summaries = [json.loads(o.read_text()) for o in outs]
     hist = con.execute(
         "SELECT worker, mode, count(*), count(*) FILTER (rows_inserted + rows_updated + rows_deleted > 0), "
@@ -119,13 +123,15 @@ def throughput(pg, workers, seconds, rows):
     refreshes = sum(m["n"] for w in by_worker.values() for k, m in w["modes"].items() if k in ("incremental", "full"))
     span_s = (max(w["last_us"] for w in by_worker.values()) - min(w["first_us"] for w in by_worker.values())) / 1e6
     # the models equal their queries once a last worker has caught up with the writer's last batch
-    con.execute("SELECT count(*) FROM incremental_work(max_seconds := 600, worker := 'final')").fetchall()
-    wrong = [name for name, query in DAG if differences(con, name, query)]
+    final = con.execute("SELECT model, mode, error FROM incremental_work(max_seconds := 600, worker := 'final', "
+                        "raise_errors := false)").fetchall()
+    wrong = [name for name, query, *_ in DAG if differences(con, name, query)]
     con.close()
     result = {"workers": workers, "seconds": seconds, "source_rows": rows, "refreshes": refreshes,
               "per_minute": refreshes / seconds * 60, "history_span_s": span_s, "by_worker": by_worker,
               "summaries": summaries, "load1_median": statistics.median(load) if load else None,
-              "models_wrong_after_catch_up": wrong, "strategies": strategies}
+              "models_wrong_after_catch_up": wrong, "strategies": strategies,
+              "catch_up": [list(r) for r in final]}
     log(f"throughput {workers} workers: {refreshes} refreshes in {seconds}s ({result['per_minute']:.0f}/min), "
         f"wrong: {wrong or 'none'}")
     return result

@@ -16,10 +16,10 @@ def ms(sec):
 def _throughput(res):
     runs = res["throughput"]
     e7 = res["meta"]["research_e7"]
-    lines = ["| workers | refreshes that changed rows (incremental or full) | per minute | by worker | no-ops | "
-             "failed | median refresh (incremental) | writer batches | load (1 min, median) | models equal to "
-             "their query after a catch-up |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| workers | refreshes (mode incremental or full) | per minute | by worker | of them writing rows | "
+             "no-ops | failed | median refresh (incremental) | writer batches | load (1 min, median) | models equal "
+             "to their query after a catch-up |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         ws = r["by_worker"]
         def n(w, mode):
@@ -32,12 +32,14 @@ def _throughput(res):
         writer = next((s for s in r["summaries"] if "writer" in s), {})
         wrong = r["models_wrong_after_catch_up"]
         lines.append(f"| {r['workers']} | {r['refreshes']} in {r['seconds']} s | {r['per_minute']:.0f} | {per} | "
+                     f"{sum(w['changed_rows'] for w in ws.values())} | "
                      f"{noops} | {failed} | {med} | {writer.get('batches', '?')} ({writer.get('failed', 0)} failed) | "
                      f"{r['load1_median']:.1f} | {'all 20' if not wrong else 'not: ' + ', '.join(wrong)} |")
     strategies = {}
     for name, s in runs[0]["strategies"].items():
-        how = ("DuckLake feed" if "change feeds" in s["reason"] else "recorded changes" if "reads only models" in
-               s["reason"] else s["strategy"])
+        reason = s["reason"]
+        how = ("DuckLake feeds" if reason.startswith("auto: reads only DuckLake tables") else "recorded changes of "
+               "models" if reason.startswith("auto: reads only models") else "whole query")
         strategies.setdefault(f"{s['strategy']} ({how})", []).append(name)
     strat = "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in sorted(strategies.items()))
     r0 = runs[0]
@@ -50,7 +52,8 @@ over models and one keyless total. What `'auto'` decided for them: {strat}. The 
 worker processes each loop on `incremental_work(max_seconds := ..., lease_seconds := 10, idle_seconds := 0.5)` for
 {r0['seconds']} s while one writer process commits a batch every 0.2 s (20 new rows, 5 updated rows that move between
 groups, now and then a renamed label). Each run is a fresh lake. Counted from `incremental_history()`: refreshes
-whose mode is `incremental` or `full`, by worker. After the run one more worker catches up and every model is compared
+whose mode is `incremental` or `full`, by worker, and of them those that inserted, updated or deleted a row (a
+refresh that found its keys unchanged writes none). After the run one more worker catches up and every model is compared
 with its query.
 
 {chr(10).join(lines)}
