@@ -305,7 +305,10 @@ def machine(ext):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, about 3 minutes; results to build/bench/")
-    ap.add_argument("--parts", default="throughput,statements,batch")
+    ap.add_argument("--parts", default="throughput,statements,batch",
+                    help="a subset replaces only its parts in an earlier results file")
+    ap.add_argument("--batch-rows", default=None, help="source sizes of the batch part, comma-separated")
+    ap.add_argument("--tp-seconds", type=int, default=None, help="seconds of each throughput run")
     a = ap.parse_args()
     parts = a.parts.split(",")
     shutil.rmtree(WORK, ignore_errors=True)
@@ -316,20 +319,33 @@ def main():
     os.environ["INCREMENTAL_EXTENSION"] = str(ext)
     sizes = {"tp_rows": 20_000, "tp_seconds": 15, "batch_rows": [100_000], "reps": 3, "stmt_reps": 3} if a.quick \
         else {"tp_rows": 100_000, "tp_seconds": 60, "batch_rows": [1_000_000, 10_000_000], "reps": 3, "stmt_reps": 5}
-    res = {"meta": {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick, "sizes": sizes,
-                    "machine": machine(ext), "research_e7": RESEARCH_E7}}
+    if a.batch_rows:
+        sizes["batch_rows"] = [int(float(x)) for x in a.batch_rows.split(",")]
+    if a.tp_seconds:
+        sizes["tp_seconds"] = a.tp_seconds
+    out = ROOT / ("build/bench/lake-quick.json" if a.quick else "bench/results/lake.json")
+    res = json.loads(out.read_text()) if out.exists() else {}
+    res["meta"] = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": a.quick, "sizes": sizes, "parts": parts,
+                   "machine": machine(ext), "research_e7": RESEARCH_E7}
     t_all = time.time()
+
+    def save():  # after each part, so that an interrupted run keeps what it measured
+        res["meta"]["total_s"] = time.time() - t_all
+        out.write_text(json.dumps(res, indent=1))
+
     if "throughput" in parts or "statements" in parts:
         with lakes.postgres_cluster() as pg:
             if "throughput" in parts:
                 res["throughput"] = [throughput(pg, n, sizes["tp_seconds"], sizes["tp_rows"]) for n in (1, 2, 4)]
+                save()
             if "statements" in parts:
                 res["statements"] = statements(pg, 100_000, sizes["stmt_reps"])
+                save()
     if "batch" in parts:
-        res["batch"] = {str(rows): batch_cost(rows, sizes["reps"]) for rows in sizes["batch_rows"]}
-    res["meta"]["total_s"] = time.time() - t_all
-    out = ROOT / ("build/bench/lake-quick.json" if a.quick else "bench/results/lake.json")
-    out.write_text(json.dumps(res, indent=1))
+        res["batch"] = {}
+        for rows in sizes["batch_rows"]:
+            res["batch"][str(rows)] = batch_cost(rows, sizes["reps"])
+            save()
     md = ROOT / ("build/bench/lake-quick.md" if a.quick else "docs/benchmarks.md")
     lake_report.write(md, res, standalone=a.quick)
     log(f"wrote {out.relative_to(ROOT)} and {md.relative_to(ROOT)} ({res['meta']['total_s'] / 60:.1f} min)")
