@@ -28,13 +28,15 @@ test: $(EXT) hosts
 	scripts/check.sh
 
 # Benchmarks (docs/benchmarks.md): full rebuild, hand-written SQL, the extension and dbt-duckdb at 1M, 3M and 10M
-# events, the change-fraction sweep, the per-statement times and the pipeline readers at 10M; about 55 minutes on 2
-# cores.
+# events, the change-fraction sweep, the per-statement times, the pipeline readers at 10M and the DuckLake benchmarks
+# (workers, PostgreSQL statements, feed cost); about 75 minutes on 2 cores.
 bench: $(EXT) hosts
 	bench/setup.sh
 	.hosts/bench/bin/python bench/run.py --rows 1000000,3000000,10000000 --reps 3 --no-report
 	.hosts/bench/bin/python bench/explain.py --rows 10000000
 	.hosts/bench/bin/python bench/pipeline.py --rows 10000000 --reps 3
+	# py15, not .hosts/bench: it has the ducklake and postgres extension packages; starts its own PostgreSQL
+	$(PY15) bench/lake.py
 	.hosts/bench/bin/python bench/report.py
 
 # Regenerates the planner's golden files; review them with `git diff tests/golden`.

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import workload as W  # noqa: E402
 import notes  # noqa: E402
+import lake_report  # noqa: E402
 from pipeline import RUNNING  # noqa: E402
 
 ENGINES = ["full", "hand", "ext", "dbt"]
@@ -221,6 +222,9 @@ def main():
         parts.append(pipeline_section(int(f.stem.split("_")[1]), json.loads(f.read_text())))
     parts.append(notes.own_work(metas))
     parts.append(notes.CAUSES)
+    lake = lake_report.saved_section()
+    if lake and not a.quick:
+        parts.append(lake)
     for f in sorted((ROOT / "bench/results").glob("explain_*.md"), key=lambda p: int(p.stem.split("_")[1])):
         parts.append("## Appendix: " + f.read_text().lstrip("# "))
     out_md.write_text("\n".join(parts))
