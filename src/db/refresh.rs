@@ -29,11 +29,16 @@ const TRIES: u32 = 8;
 const FIRST_WAIT_MS: u64 = 40;
 
 /// True for the errors another writer causes, after which the same refresh succeeds when tried again: DuckLake's
-/// per-table commit conflicts, SQLite's lock, PostgreSQL's serialization failures and DuckDB's own write conflicts.
+/// per-table commit conflicts, its lost race for the next snapshot id once its own retries ran out (PostgreSQL
+/// reports the snapshot key as taken), SQLite's lock, PostgreSQL's serialization failures and DuckDB's own write
+/// conflicts.
 pub fn retryable(e: &Error) -> bool {
     let text = e.to_string();
     [
         "Transaction conflict",
+        "Key (snapshot_id)=",
+        "ducklake_snapshot_pkey",
+        "Exceeded the maximum retry count",
         "database is locked",
         "could not serialize access",
         "Conflict on tuple deletion",
@@ -226,5 +231,29 @@ impl Session<'_> {
             super::history::add(self.conn, target, &run)
         });
         let _ = retrying(self.conn, || super::state::set_status(self.conn, target, "failed"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(detail: &str) -> Error {
+        Error::Sql { context: "running SQL".into(), detail: detail.into() }
+    }
+
+    #[test]
+    fn lost_commit_races_are_retried_and_other_errors_are_not() {
+        let race = "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction. \
+                    Failed to flush changes into DuckLake: ERROR: duplicate key value violates unique constraint \
+                    \"ducklake_snapshot_pkey\" DETAIL: Key (snapshot_id)=(107) already exists.";
+        assert!(retryable(&sql(race)));
+        assert!(retryable(&sql("Exceeded the maximum retry count of 10 set by the ducklake_max_retry_count setting.")));
+        assert!(retryable(&sql(
+            "Transaction conflict - attempting to insert into table with index \"1\" - but another transaction has deleted from it"
+        )));
+        assert!(retryable(&sql("database is locked")));
+        assert!(!retryable(&sql("Catalog Error: Table with name ev does not exist!")));
+        assert!(!retryable(&sql("Constraint Error: Duplicate key \"id: 1\" violates primary key constraint.")));
     }
 }
