@@ -4,6 +4,7 @@
 use duckdb::Connection;
 
 use super::catalog::{table, VERSION};
+use super::memo::{database_key, Memo};
 use super::sql::{batch, rows, transaction};
 use super::state::State;
 use crate::error::{Error, Result};
@@ -22,8 +23,23 @@ pub fn stamp(conn: &Connection, db: &str) -> Result<()> {
     )
 }
 
-/// Upgrades every attached catalog older than the current layout; refuses one made by a newer extension.
-pub fn upgrade_all(conn: &Connection) -> Result<()> {
+/// Upgrades every attached catalog older than the current layout; refuses one made by a newer extension. A database
+/// found current is not asked again by this load of the extension: its own writes keep the layout, and asking lists
+/// every table of every attached database (for a DuckLake, a round of catalog reads). A DuckDB database without a
+/// catalog is remembered too, since only this process can write it; a lake without one is asked again, as another
+/// process may create one.
+pub fn upgrade_all(conn: &Connection, memo: &Memo) -> Result<()> {
+    let attached = rows(
+        conn,
+        "SELECT database_name, type, coalesce(path, '') FROM duckdb_databases() WHERE NOT internal",
+        &[],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+    )?;
+    let keys: Vec<(String, String, String)> =
+        attached.into_iter().map(|(db, kind, path)| (database_key(&db, &kind, &path), db, kind)).collect();
+    if keys.iter().all(|(key, _, _)| memo.is_current(key)) {
+        return Ok(());
+    }
     let found = rows(
         conn,
         "SELECT database_name, bool_or(table_name = 'catalog_version') FROM duckdb_tables()
@@ -31,10 +47,10 @@ pub fn upgrade_all(conn: &Connection) -> Result<()> {
         &[],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)),
     )?;
-    for (db, versioned) in found {
-        if versioned {
+    for (db, versioned) in &found {
+        if *versioned {
             let v: Option<i32> =
-                super::sql::scalar(conn, &format!("SELECT max(version) FROM {}", table(&db, "catalog_version")), &[])?;
+                super::sql::scalar(conn, &format!("SELECT max(version) FROM {}", table(db, "catalog_version")), &[])?;
             if v.unwrap_or(VERSION) > VERSION {
                 return Err(Error::usage(format!(
                     "the catalog of database {db} has layout version {}, newer than this extension's ({VERSION}); load a newer incremental extension",
@@ -43,11 +59,16 @@ pub fn upgrade_all(conn: &Connection) -> Result<()> {
             }
             continue;
         }
-        transaction(conn, || from_v1(conn, &db)).map_err(|e| {
+        transaction(conn, || from_v1(conn, db)).map_err(|e| {
             Error::usage(format!(
                 "the catalog of database {db} was made by an older version of the extension and could not be upgraded ({e}); open the database read-write once to upgrade it"
             ))
         })?;
+    }
+    for (key, db, kind) in keys {
+        if found.iter().any(|(f, _)| f == &db) || kind != "ducklake" {
+            memo.set_current(key);
+        }
     }
     Ok(())
 }

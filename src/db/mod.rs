@@ -7,6 +7,7 @@ mod freshness;
 mod graph;
 pub mod history;
 mod maintain;
+mod memo;
 mod migrate;
 mod pool;
 mod query;
@@ -37,14 +38,16 @@ pub struct Session<'a> {
     locks: &'a pool::ModelLocks,
     instance: &'a str,
     builtins: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    memo: &'a memo::Memo,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's.
 pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
     pool.with(|conn| {
-        let s = Session { conn, locks: &pool.locks, instance: &pool.instance, builtins: &pool.builtins };
+        let s =
+            Session { conn, locks: &pool.locks, instance: &pool.instance, builtins: &pool.builtins, memo: &pool.memo };
         s.use_search_path(search_path)?;
-        migrate::upgrade_all(conn)?;
+        migrate::upgrade_all(conn, &pool.memo)?;
         f(&s)
     })
 }

@@ -38,6 +38,7 @@ pub struct Pool {
     /// The names of DuckDB's own functions, read once: a query calling only these uses no macro, so checking it
     /// needs no scan of `duckdb_functions()` (about 20 ms).
     pub builtins: Mutex<std::collections::HashSet<String>>,
+    pub memo: super::memo::Memo,
 }
 
 /// Models being refreshed in this process: a second refresh of the same model waits for the first instead of
@@ -98,6 +99,7 @@ impl Pool {
             locks: ModelLocks::default(),
             instance,
             builtins: Mutex::default(),
+            memo: super::memo::Memo::default(),
         })
     }
 

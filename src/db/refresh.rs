@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::catalog::{self, Run, Stored};
+use super::memo::Unchanged;
 use super::state::State;
 use super::{exec, transaction, Session};
 use crate::error::{Error, Result};
@@ -11,6 +12,7 @@ use crate::options::{build_definition, options_of};
 use crate::pipeline::Graph;
 use crate::placeholders::Vars;
 use crate::planner;
+use crate::planner::unchanged::{self, Seen};
 
 /// What the caller's session sets for a refresh: placeholder values and the share of the table over which a window
 /// is rebuilt in full (`SET incremental_full_fraction`).
@@ -73,20 +75,91 @@ impl Session<'_> {
         settings: &Settings,
     ) -> Result<(String, Run)> {
         let started = (Instant::now(), super::history::now_us());
-        let target = self.resolve(name, search_path)?.def.target;
-        let _refreshing = self.locks.lock(target.sql_name().to_lowercase())?;
+        let target = self.model_target(name, search_path)?;
+        let key = target.sql_name().to_lowercase();
+        let _refreshing = self.locks.lock(key.clone())?;
+        if let Some(done) = self.known_unchanged(&key, full_refresh, settings, started)? {
+            return Ok(done);
+        }
         let outcome = retrying(self.conn, || {
-            let stored = self.find(&target)?.ok_or_else(|| Error::UnknownModel { model: name.to_string() })?;
+            let stored = self.find(&target)?.ok_or_else(|| self.missing(name, &target))?;
             let done = self.refresh(stored, full_refresh, settings, started)?;
             match settings.fence.lost() {
                 Some(detail) => Err(Error::RefreshFailed { model: done.0, detail }),
                 None => Ok(done),
             }
         });
-        if let Err(e) = &outcome {
-            self.record_failure(&target, &e.to_string(), settings, started);
+        match outcome {
+            Ok((name, run, seen)) => {
+                let remembered = seen.map(|seen| Unchanged { seen, name: name.clone(), run: run.clone() });
+                self.memo.set_unchanged(&key, remembered);
+                Ok((name, run))
+            }
+            Err(e) => {
+                self.memo.set_unchanged(&key, None);
+                self.record_failure(&target, &e.to_string(), settings, started);
+                Err(e)
+            }
         }
-        outcome
+    }
+
+    /// The model a name means; a fully qualified name needs no lookup before the refresh's transaction.
+    fn model_target(&self, name: &str, search_path: &str) -> Result<Target> {
+        match crate::names::candidates(name, search_path, &self.default_database()?)?.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Ok(self.resolve(name, search_path)?.def.target),
+        }
+    }
+
+    /// The error for a name that holds no model: a table or view there, or nothing.
+    fn missing(&self, name: &str, target: &Target) -> Error {
+        match self.relation(target) {
+            Ok(Some(_)) => Error::NotAModel { relation: target.display() },
+            _ => Error::UnknownModel { model: name.to_string() },
+        }
+    }
+
+    /// A no-op answered from the lake's snapshot id alone, when the model's last refresh found nothing to do at the
+    /// snapshot the lake is still at (`planner::unchanged`); it reads and writes nothing else.
+    fn known_unchanged(
+        &self,
+        key: &str,
+        full_refresh: bool,
+        settings: &Settings,
+        started: (Instant, i64),
+    ) -> Result<Option<(String, Run)>> {
+        let Some(Unchanged { seen, name, run }) = self.memo.unchanged(key) else {
+            return Ok(None);
+        };
+        // A lake detached since is not an error here: the refresh then finds out what it can.
+        let Ok((path, current)) = self.lake_snapshot(&seen.lake) else {
+            return Ok(None);
+        };
+        if !unchanged::still_unchanged(&seen, &path, current, full_refresh, &settings.vars) {
+            return Ok(None);
+        }
+        let run = Run {
+            elapsed_ms: started.0.elapsed().as_secs_f64() * 1000.0,
+            started_us: started.1,
+            worker: settings.worker.clone(),
+            reason: unchanged::reason(&seen, &run.reason),
+            ..run
+        };
+        Ok(Some((name, run)))
+    }
+
+    /// Where an attached lake's data lives and its current snapshot, in one statement.
+    pub(super) fn lake_snapshot(&self, lake: &str) -> Result<(String, Option<i64>)> {
+        let sql = format!(
+            "SELECT (SELECT coalesce(path, '') FROM duckdb_databases() WHERE database_name = {}),
+                    (SELECT id FROM {}.current_snapshot())",
+            crate::quote::literal(lake),
+            crate::quote::ident(lake)
+        );
+        let found = super::sql::rows(self.conn, &sql, &[], |r| {
+            Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get::<_, Option<i64>>(1)?))
+        })?;
+        Ok(found.into_iter().next().unwrap_or_default())
     }
 
     /// Refreshes `order` (each model after the models it reads); a model reading a failed or skipped one is
@@ -140,7 +213,7 @@ impl Session<'_> {
         full_refresh: bool,
         settings: &Settings,
         started: (Instant, i64),
-    ) -> Result<(String, Run)> {
+    ) -> Result<(String, Run, Option<Seen>)> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
@@ -176,7 +249,14 @@ impl Session<'_> {
         // A no-op writes nothing: shapes that changed without changing a row are seen again at the next refresh.
         let noop = outcome.mode == planner::Mode::Noop && state.source_shapes == state.recorded_shapes;
         catalog::save_refresh(self.conn, &stored.def.target, &after, &run, noop)?;
-        Ok((stored.def.name(), run))
+        let seen = match unchanged::rememberable(&stored.def, &state) {
+            Some((lake, snapshot)) if noop && stored.state.status == "ok" => {
+                let path = self.lake_snapshot(&lake)?.0;
+                Some(Seen { lake, path, snapshot, vars: settings.vars.clone() })
+            }
+            _ => None,
+        };
+        Ok((stored.def.name(), run, seen))
     }
 
     /// Checks a definition made before the models it reads were built, now that its query binds.

@@ -8,6 +8,7 @@ mod render;
 mod running;
 mod shapes;
 pub mod sources;
+pub mod unchanged;
 mod values;
 mod window;
 
