@@ -110,6 +110,8 @@ fn no_leases(db: &str, what: &str) -> Error {
 /// Where a model stands in the current pass.
 #[derive(Clone, Copy, PartialEq)]
 enum Step {
+    /// Not due when the pass began; due after all once a model it reads changed rows in this pass.
+    NotDue,
     Pending,
     Refreshed,
     NotRefreshed,
@@ -135,10 +137,16 @@ impl Worker<'_> {
         let mut out = Vec::new();
         let mut last_work = Instant::now();
         loop {
-            let (all, graph) = self.s.model_graph()?;
+            // One read transaction: on a DuckLake each statement outside one is a transaction of its own, with its
+            // own round of catalog reads.
+            let (all, graph, fresh) = super::transaction(self.s.conn, || {
+                let (all, graph) = self.s.model_graph()?;
+                let fresh = self.s.freshness(&all, &graph)?;
+                Ok((all, graph, fresh))
+            })?;
             let order = graph.order().map_err(|cycle| cycle_error(&all, &cycle))?;
             let before = out.len();
-            let finished = self.pass(&all, &graph, &order, deadline, &mut out)?;
+            let finished = self.pass(&all, &graph, &fresh, &order, deadline, &mut out)?;
             if !finished {
                 break;
             }
@@ -161,16 +169,16 @@ impl Worker<'_> {
         &self,
         all: &[Stored],
         graph: &Graph,
+        fresh: &[super::Fresh],
         order: &[usize],
         deadline: Instant,
         out: &mut Vec<Done>,
     ) -> Result<bool> {
         // Due as `incremental_models()` says (see `planner::freshness`): a model whose sources are all DuckLake feeds
         // is taken only when one of them changed and its target_lag is near; others are tried, and their refresh's
-        // probe decides. A model whose upstream this pass refreshes is due in the next pass.
-        let fresh = self.s.freshness(all, graph)?;
+        // probe decides. A model that reads one this pass changed can be due in this pass too (`readers_due`).
         let mut step: Vec<Step> =
-            fresh.iter().map(|f| if f.freshness.due { Step::Pending } else { Step::Refreshed }).collect();
+            fresh.iter().map(|f| if f.freshness.due { Step::Pending } else { Step::NotDue }).collect();
         loop {
             let mut pending = false;
             let mut progressed = false;
@@ -202,6 +210,9 @@ impl Worker<'_> {
                     Claim::Won => {
                         let done = self.refresh_claimed(&all[i], sent);
                         step[i] = if done.run.mode == "failed" { Step::NotRefreshed } else { Step::Refreshed };
+                        if did_work(&done.run) {
+                            self.readers_due(all, graph, i, &mut step);
+                        }
                         out.push(done);
                         progressed = true;
                     }
@@ -216,6 +227,16 @@ impl Worker<'_> {
                     return Ok(false);
                 }
                 std::thread::sleep(POLL.min(deadline - Instant::now()));
+            }
+        }
+    }
+
+    /// Models that read `changed` and were not due become due, unless a target_lag of their own lets them wait:
+    /// without one a model follows every change, so waiting for the next pass would only cost a pass.
+    fn readers_due(&self, all: &[Stored], graph: &Graph, changed: usize, step: &mut [Step]) {
+        for r in 0..all.len() {
+            if step[r] == Step::NotDue && all[r].def.target_lag.is_none() && graph.reads[r].contains(&changed) {
+                step[r] = Step::Pending;
             }
         }
     }
