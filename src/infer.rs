@@ -103,27 +103,9 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Target;
 
     fn def(query: &str, key: &[&str]) -> ModelDef {
-        ModelDef {
-            target: Target { database: "db".into(), schema: "main".into(), table: "m".into() },
-            query: query.into(),
-            requested_strategy: "auto".into(),
-            strategy: Strategy::Merge,
-            strategy_reason: "auto: unique_key given".into(),
-            unique_key: key.iter().map(|k| k.to_string()).collect(),
-            time_column: None,
-            time_kind: None,
-            lookback: None,
-            start: None,
-            columns: Vec::new(),
-            search_path: String::new(),
-            validated: true,
-            sources: Vec::new(),
-            sources_inferred: false,
-            target_lag: None,
-        }
+        ModelDef::example("db", query, key)
     }
 
     const DAILY: &str = "SELECT day, sum(x) AS x FROM stg GROUP BY day";

@@ -237,6 +237,31 @@ fn validated_default() -> bool {
     true
 }
 
+#[cfg(test)]
+impl ModelDef {
+    /// A checked merge model of `query` at `database.main.m` with unique key `key` and no other option, for unit tests.
+    pub fn example(database: &str, query: &str, key: &[&str]) -> ModelDef {
+        ModelDef {
+            target: Target { database: database.into(), schema: "main".into(), table: "m".into() },
+            query: query.into(),
+            requested_strategy: "auto".into(),
+            strategy: Strategy::Merge,
+            strategy_reason: "auto: unique_key given".into(),
+            unique_key: key.iter().map(|k| k.to_string()).collect(),
+            time_column: None,
+            time_kind: None,
+            lookback: None,
+            start: None,
+            columns: Vec::new(),
+            search_path: String::new(),
+            validated: true,
+            sources: Vec::new(),
+            sources_inferred: false,
+            target_lag: None,
+        }
+    }
+}
+
 impl ModelDef {
     pub fn name(&self) -> String {
         self.target.display()

@@ -52,26 +52,13 @@ pub fn reason(seen: &Seen, last: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FeedProbe, FeedSince, Source, Strategy, Target};
+    use crate::model::{FeedProbe, FeedSince, Source};
 
     fn def(sources: &[(&str, Kind)]) -> ModelDef {
         ModelDef {
-            target: Target { database: "lake".into(), schema: "main".into(), table: "m".into() },
-            query: "SELECT g, count(*) AS n FROM lake.main.ev GROUP BY g".into(),
-            requested_strategy: "auto".into(),
-            strategy: Strategy::Merge,
-            strategy_reason: String::new(),
-            unique_key: vec!["g".into()],
-            time_column: None,
-            time_kind: None,
-            lookback: None,
-            start: None,
-            columns: Vec::new(),
-            search_path: String::new(),
-            validated: true,
             sources: sources.iter().map(|(r, k)| Source { relation: r.to_string(), kind: k.clone() }).collect(),
             sources_inferred: true,
-            target_lag: None,
+            ..ModelDef::example("lake", "SELECT g, count(*) AS n FROM lake.main.ev GROUP BY g", &["g"])
         }
     }
 
