@@ -67,15 +67,7 @@ impl Session<'_> {
         if !from_kept {
             return Ok(FeedSince::Expired { from });
         }
-        let meta = ident(&format!("__ducklake_metadata_{}", t.database));
-        let id: Option<i64> = scalar(
-            self.conn,
-            &format!(
-                "SELECT t.table_id FROM {meta}.ducklake_table t JOIN {meta}.ducklake_schema s USING (schema_id)
-                 WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND s.schema_name = ? AND t.table_name = ?"
-            ),
-            &[&t.schema, &t.table],
-        )?;
+        let id = self.lake_table_row(&t.database, &t.schema, &t.table)?.map(|(id, _)| id);
         let Some(id) = id else {
             return Ok(FeedSince::Changed { from, next_kept });
         };

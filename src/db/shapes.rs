@@ -1,7 +1,7 @@
 //! What the database says now of a model's table sources: identity and columns, compared with what the last
 //! refresh recorded in the model's state.
 
-use super::sql::{rows, scalar};
+use super::sql::rows;
 use super::Session;
 use crate::error::Result;
 use crate::model::{ModelDef, SourceShape, TableIdentity};
@@ -82,17 +82,25 @@ impl Session<'_> {
         Ok(None)
     }
 
-    /// A DuckLake table's uuid, from the lake's metadata catalog (`__ducklake_metadata_<name>`, DuckLake's default
-    /// name for it); Unknown when it cannot be read there.
+    /// A DuckLake table's uuid; Unknown when it cannot be read from the lake's metadata catalog.
     fn lake_identity(&self, db: &str, schema: &str, table: &str) -> TableIdentity {
-        let meta = crate::quote::ident(&format!("__ducklake_metadata_{db}"));
-        let sql = format!(
-            "SELECT CAST(t.table_uuid AS VARCHAR) FROM {meta}.ducklake_table t JOIN {meta}.ducklake_schema s USING (schema_id)
-             WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND s.schema_name = ? AND t.table_name = ?"
-        );
-        match scalar::<String>(self.conn, &sql, &[&schema, &table]) {
-            Ok(Some(table_uuid)) => TableIdentity::Lake { table_uuid },
+        match self.lake_table_row(db, schema, table) {
+            Ok(Some((_, table_uuid))) => TableIdentity::Lake { table_uuid },
             _ => TableIdentity::Unknown,
         }
+    }
+
+    /// The live row of a DuckLake table in the lake's metadata catalog (`__ducklake_metadata_<name>`, DuckLake's
+    /// default name for it): its table id, which `snapshots().changes` names, and its uuid, new for a table created
+    /// again.
+    pub fn lake_table_row(&self, db: &str, schema: &str, table: &str) -> Result<Option<(i64, String)>> {
+        let meta = crate::quote::ident(&format!("__ducklake_metadata_{db}"));
+        let sql = format!(
+            "SELECT t.table_id, CAST(t.table_uuid AS VARCHAR) FROM {meta}.ducklake_table t
+             JOIN {meta}.ducklake_schema s USING (schema_id)
+             WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND s.schema_name = ? AND t.table_name = ?"
+        );
+        let found = rows(self.conn, &sql, &[&schema, &table], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(found.into_iter().next())
     }
 }
