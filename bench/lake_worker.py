@@ -51,18 +51,10 @@ def write(con, deadline, seed):
                       f"UPDATE lake.main.ev SET v = v + 1, g = (g + 1) % 16 WHERE id IN ({', '.join(map(str, moved))})"]
         if rnd.random() < 0.05:
             statements.append(f"UPDATE lake.main.dim SET label = 'L{rnd.randrange(5)}' WHERE g = {rnd.randrange(16)}")
-        try:
-            con.execute("BEGIN")
-            for s in statements:
-                con.execute(s)
-            con.execute("COMMIT")
+        if lakes.commit_all(con, statements):
             next_id += BATCH_INSERTS
             batches += 1
-        except Exception:  # a commit that failed rolled back as a whole; counted, not retried
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
+        else:  # counted, not retried
             failed += 1
         time.sleep(0.2)
     return {"writer": seed, "batches": batches, "failed": failed, "rows_inserted": next_id - first}

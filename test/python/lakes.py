@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -227,6 +228,35 @@ def lake_prelude(kind, meta, data_path, alias="lake"):
     loads.append(incremental_extension())
     data = str(data_path).rstrip("/") + "/"
     return [f"LOAD {lit(f)}" for f in loads] + [f"ATTACH {lit(target)} AS {ident(alias)} (DATA_PATH {lit(data)})"]
+
+
+def empty_lake(kind, tmp_path, pg=None, prefix="lake"):
+    """(kind, meta, data_path) of an empty lake: a new database of the cluster `pg` for "postgres", else a catalog file
+    in `tmp_path` ("sqlite" or "duckdb"); its data goes to `tmp_path`/data."""
+    if kind == "postgres":
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        pg.createdb(name)
+        meta = pg.dsn(name)
+    else:
+        meta = str(tmp_path / ("meta.sqlite" if kind == "sqlite" else "meta.ducklake"))
+    return kind, meta, str(tmp_path / "data")
+
+
+def commit_all(con, statements):
+    """Runs `statements` in one transaction; False when it failed (a conflict with another writer) and was rolled
+    back as a whole."""
+    try:
+        con.execute("BEGIN")
+        for s in statements:
+            con.execute(s)
+        con.execute("COMMIT")
+        return True
+    except Exception:
+        try:
+            con.execute("ROLLBACK")
+        except Exception:
+            pass
+        return False
 
 
 def connect():

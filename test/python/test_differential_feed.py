@@ -8,7 +8,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
@@ -41,15 +40,8 @@ REBUILT_EXPIRED = "was expired, so the changes since are unknown and the model i
 @pytest.fixture(params=["duckdb", "postgres"])
 def lake(request, tmp_path):
     """(kind, meta, data_path) of an empty lake: a DuckDB catalog file, or a new database in the pg cluster."""
-    kind = request.param
-    if kind == "postgres":
-        pg = request.getfixturevalue("pg")
-        name = "feed_" + uuid.uuid4().hex[:12]
-        pg.createdb(name)
-        meta = pg.dsn(name)
-    else:
-        meta = str(tmp_path / "meta.ducklake")
-    return kind, meta, str(tmp_path / "data")
+    pg = request.getfixturevalue("pg") if request.param == "postgres" else None
+    return lakes.empty_lake(request.param, tmp_path, pg, prefix="feed")
 
 
 def null_or(rng, p, value):
@@ -313,10 +305,7 @@ def concurrent_writes(lake, rng, first_id):
 
 def test_feed_concurrent_writers(request, tmp_path):
     """On a PostgreSQL lake two writer processes change the same source at once before each refresh."""
-    pg = request.getfixturevalue("pg")
-    name = "feed_" + uuid.uuid4().hex[:12]
-    pg.createdb(name)
-    lake = ("postgres", pg.dsn(name), str(tmp_path / "data"))
+    lake = lakes.empty_lake("postgres", tmp_path, request.getfixturevalue("pg"), prefix="feed")
     con = lakes.open_lake(*lake)
     create_models(con)
     stream, rng = Stream(con, 77), random.Random(77)

@@ -2,7 +2,6 @@
 inserts, updates and deletes, and through closing and reopening the lake. Every table is compared with a full run of
 its query (EXCEPT ALL both ways) and checked with incremental_verify."""
 import random
-import uuid
 
 import duckdb
 import pytest
@@ -22,15 +21,8 @@ LOOKBACK_DAYS = 2
 @pytest.fixture(params=["postgres", "sqlite"])
 def lake(request, tmp_path):
     """(kind, meta, data_path) of an empty lake: a new PostgreSQL database, or a SQLite file."""
-    kind = request.param
-    if kind == "postgres":
-        pg = request.getfixturevalue("pg")
-        name = "lake_" + uuid.uuid4().hex[:12]
-        pg.createdb(name)
-        meta = pg.dsn(name)
-    else:
-        meta = str(tmp_path / "meta.sqlite")
-    return kind, meta, str(tmp_path / "data")
+    pg = request.getfixturevalue("pg") if request.param == "postgres" else None
+    return lakes.empty_lake(request.param, tmp_path, pg)
 
 
 def reopen(con, lake):

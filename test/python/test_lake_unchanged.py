@@ -2,7 +2,6 @@
 answered from the snapshot id alone; any commit to the lake, by any process, sends the next refresh the whole way
 again. Other DuckDB instances here stand for other processes: each loads the extension afresh and shares nothing
 with this one but the lake."""
-import uuid
 
 import pytest
 
@@ -17,9 +16,7 @@ FAST = "nothing to read: lake lake is still at snapshot"
 
 @pytest.fixture
 def lake(pg, tmp_path):
-    name = "lake_" + uuid.uuid4().hex[:12]
-    pg.createdb(name)
-    return "postgres", pg.dsn(name), str(tmp_path / "data")
+    return lakes.empty_lake("postgres", tmp_path, pg)
 
 
 def refresh(con, name="lake.main.m", **options):
@@ -90,10 +87,9 @@ def test_another_lake_attached_under_the_same_name_is_asked_afresh(pg, lake, tmp
         con.execute(f"CALL incremental_create('lake.main.m', '{QUERY}')")
         settle(con)
         con.execute("DETACH lake")
-        second = "lake_" + uuid.uuid4().hex[:12]
-        pg.createdb(second)
+        _, second, _ = lakes.empty_lake("postgres", tmp_path, pg)
         data = str(tmp_path / "second").rstrip("/") + "/"
-        con.execute(f"ATTACH {lakes.lit(lakes.attach_target('postgres', pg.dsn(second)))} AS lake (DATA_PATH {lakes.lit(data)})")
+        con.execute(f"ATTACH {lakes.lit(lakes.attach_target('postgres', second))} AS lake (DATA_PATH {lakes.lit(data)})")
         con.execute("CREATE TABLE lake.main.ev AS SELECT 1 AS id, 1 AS g, 1 AS v")
         with pytest.raises(Exception, match="model lake.main.m does not exist"):
             refresh(con)

@@ -50,20 +50,12 @@ def write(con, out, deadline, name, seed):
             statements.append(f"DELETE FROM lake.ev WHERE id = {gone}")
         if rnd.random() < 0.1:
             statements.append(f"UPDATE lake.dim SET label = 'L' || CAST({rnd.randrange(4)} AS VARCHAR) WHERE g = {rnd.randrange(8)}")
-        try:
-            con.execute("BEGIN")
-            for s in statements:
-                con.execute(s)
-            con.execute("COMMIT")
+        if lakes.commit_all(con, statements):
             mine += [n[0] for n in new]
             if gone is not None:
                 mine.remove(gone)
             done += 1
-        except Exception:  # a DuckLake conflict with the other writer: the batch rolled back as a whole
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
+        else:  # a DuckLake conflict with the other writer
             conflicts += 1
         time.sleep(0.05)
     with open(out, "a") as f:
