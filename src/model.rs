@@ -350,6 +350,9 @@ pub struct FeedProbe {
     /// The snapshot the refresh's transaction reads: what the refresh sees, and the mark it stores.
     pub current: i64,
     pub since: FeedSince,
+    /// The rows ever inserted into the table and still in its files or inlined (DuckLake's `record_count`, which
+    /// deletions do not lower): an upper bound on its size, for the cost choice. None when it could not be read.
+    pub rows: Option<u64>,
 }
 
 /// What changed in a DuckLake source since the snapshot the last refresh read (`from`); `next_kept` says whether the

@@ -155,6 +155,7 @@ fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
         table: table.into(),
         current: 44,
         since,
+        rows: Some(2_000_000),
     };
     state.feeds.insert("orders".into(), feed("orders", orders));
     state.feeds.insert("shop.main.products".into(), feed("products", FeedSince::Untouched));

@@ -66,12 +66,7 @@ pub fn ensure(conn: &Connection, db: &str) -> Result<()> {
 
 /// Databases that hold a model catalog.
 pub fn databases(conn: &Connection) -> Result<Vec<String>> {
-    rows(
-        conn,
-        "SELECT database_name FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'models' ORDER BY 1",
-        &[&SCHEMA],
-        |r| r.get(0),
-    )
+    super::lookup::databases_with(conn, SCHEMA, "models")
 }
 
 /// The database's name as DuckDB spells it, when it holds a catalog.
@@ -93,15 +88,8 @@ fn definition_from_row(db: &str, r: &duckdb::Row<'_>) -> duckdb::Result<ModelDef
     Ok(def.relocate(db))
 }
 
-/// The state tables of `db`'s catalog schema, lower-cased: a model's state is read only where its table exists.
-fn state_tables(conn: &Connection, db: &str) -> Result<Vec<String>> {
-    let names = kept_with_comments(conn, db)?.into_iter().map(|(n, _)| n);
-    Ok(names.filter(|n| super::state::is_state_table(n)).map(|n| n.to_lowercase()).collect())
-}
-
-fn with_state(conn: &Connection, def: ModelDef, states: &[String]) -> Result<Stored> {
-    let exists = states.contains(&super::state::name_of(&def.target).to_lowercase());
-    let state = super::state::read(conn, &def.target, exists)?;
+fn with_state(conn: &Connection, def: ModelDef) -> Result<Stored> {
+    let state = super::state::read(conn, &def.target)?;
     Ok(Stored { def, state })
 }
 
@@ -114,7 +102,7 @@ pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
     let Some(def) = found.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some(with_state(conn, def, &state_tables(conn, &db)?)?))
+    Ok(Some(with_state(conn, def)?))
 }
 
 /// Every model in every database with a catalog.
@@ -122,9 +110,8 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     let mut out = Vec::new();
     for db in databases(conn)? {
         let sql = format!("SELECT definition FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
-        let states = state_tables(conn, &db)?;
         for def in rows(conn, &sql, &[], |r| definition_from_row(&db, r))? {
-            out.push(with_state(conn, def, &states)?);
+            out.push(with_state(conn, def)?);
         }
     }
     Ok(out)
@@ -188,18 +175,12 @@ pub struct Relation {
 
 /// The table or view at `target`, or None when there is none.
 pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> {
-    let filter = format!("lower(database_name) = lower(?) AND {THIS_MODEL}");
-    let found = rows(
-        conn,
-        &format!(
-            "SELECT comment FROM duckdb_tables() WHERE {filter} UNION ALL
-             SELECT 'view' FROM (SELECT database_name, schema_name, view_name AS table_name FROM duckdb_views()) WHERE {filter}"
-        ),
-        &[&target.database, &target.schema, &target.table, &target.database, &target.schema, &target.table],
-        |r| r.get::<_, Option<String>>(0),
-    )?;
-    let Some(comment) = found.into_iter().next() else {
+    let Some(found) = super::lookup::find(conn, &target.database, &target.schema, &target.table)? else {
         return Ok(None);
+    };
+    let comment = match found.kind.as_str() {
+        "view" => Some("view".to_string()),
+        _ => super::lookup::comment(conn, &found)?,
     };
     // DESCRIBE names types exactly as the definition's DESCRIBE of the query did, and reads one table's metadata.
     let table = target.sql_name();
@@ -210,7 +191,7 @@ pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> 
 
 /// The names of the tables in the catalog schema of `db`: snapshot copies and change logs among them.
 pub fn kept_tables(conn: &Connection, db: &str) -> Result<Vec<String>> {
-    Ok(kept_with_comments(conn, db)?.into_iter().map(|(name, _)| name).collect())
+    super::lookup::names_in(conn, db, SCHEMA)
 }
 
 /// Drops the tables `old` keeps for its sources (snapshot copies, change logs), except those `new` (its

@@ -4,17 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use super::shapes::Resolved;
+use super::lookup::{self, Resolved};
 use super::sql::{rows, scalar};
 use super::Session;
 use crate::error::Result;
 use crate::model::{FeedProbe, FeedSince, Kind, ModelDef};
-use crate::quote::ident;
+use crate::quote::{ident, literal};
 
-/// The change kinds of `snapshots().changes` that remove or rewrite rows, and those that only add rows; values are
-/// table ids as text. A table created again gets a new id and uuid, which the source's recorded identity catches.
-const REWRITES: &[&str] = &["tables_deleted_from", "inlined_delete", "tables_altered", "tables_dropped"];
-const INSERTS: &[&str] = &["tables_inserted_into", "inlined_insert"];
+/// The entries of `ducklake_snapshot_changes.changes_made` (a comma-separated list of `kind:table id`, what
+/// `snapshots().changes` parses) that remove or rewrite a table's rows, and those that only add rows. A table created
+/// again gets a new id and uuid, which the source's recorded identity catches.
+const REWRITES: &[&str] = &["deleted_from_table", "inlined_delete", "altered_table", "dropped_table"];
+const INSERTS: &[&str] = &["inserted_into_table", "inlined_insert"];
 
 impl Session<'_> {
     /// The DuckLake table a relation name resolves to, with the model's search_path; None for anything else.
@@ -33,10 +34,11 @@ impl Session<'_> {
             let lake = ident(&t.database);
             let current: i64 =
                 scalar(self.conn, &format!("SELECT id FROM {lake}.current_snapshot()"), &[])?.unwrap_or_default();
+            let row = lookup::lake_table_row(self.conn, &t.database, &t.schema, &t.table)?;
             let since = match marks.get(&s.relation).and_then(|m| m.parse::<i64>().ok()) {
                 None => FeedSince::NotRead,
                 Some(from) if from >= current => FeedSince::Untouched,
-                Some(from) => self.since(&t, from, current)?,
+                Some(from) => self.since(&t.database, row.as_ref().map(|r| r.id), from, current)?,
             };
             out.insert(
                 s.relation.clone(),
@@ -46,54 +48,48 @@ impl Session<'_> {
                     table: t.table.clone(),
                     current,
                     since,
+                    rows: row.and_then(|r| r.rows),
                 },
             );
         }
         Ok(out)
     }
 
-    fn since(&self, t: &Resolved, from: i64, current: i64) -> Result<FeedSince> {
-        let lake = ident(&t.database);
-        let kept = rows(
-            self.conn,
-            &format!(
-                "SELECT coalesce(bool_or(snapshot_id = ?), false), coalesce(bool_or(snapshot_id = ? + 1), false)
-                 FROM {lake}.snapshots() WHERE snapshot_id IN (?, ? + 1)"
-            ),
-            &[&from, &from, &from, &from],
-            |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?)),
-        )?;
-        let (from_kept, next_kept) = kept.first().copied().unwrap_or((false, false));
-        if !from_kept {
-            return Ok(FeedSince::Expired { from });
-        }
-        let id = self.lake_table_row(&t.database, &t.schema, &t.table)?.map(|(id, _)| id);
-        let Some(id) = id else {
-            return Ok(FeedSince::Changed { from, next_kept });
+    /// What the snapshots after `from` did to the table, read from the lake's metadata catalog with the range pushed
+    /// down to it: `snapshots()` reads every snapshot the lake ever kept, so its cost grows with the lake's history.
+    /// Snapshots up to `current` are committed and never change, so this agrees with the transaction's snapshot.
+    /// `id` is the table's id in the lake, None when its metadata row could not be found.
+    fn since(&self, lake: &str, id: Option<i64>, from: i64, current: i64) -> Result<FeedSince> {
+        let entries = |kinds: &[&str]| match id {
+            Some(id) => {
+                let items: Vec<String> = kinds.iter().map(|k| literal(&format!("{k}:{id}"))).collect();
+                format!("[{}]", items.join(", "))
+            }
+            None => "CAST([] AS VARCHAR[])".to_string(),
         };
-        let touched = |keys: &[&str]| {
-            keys.iter()
-                .map(|k| {
-                    format!(
-                        "list_contains(coalesce(changes[{}], []), {})",
-                        crate::quote::literal(k),
-                        crate::quote::literal(&id.to_string())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" OR ")
+        let meta = lookup::metadata(lake);
+        let touched = |kinds: &[&str]| {
+            format!(
+                "coalesce(bool_or(s.snapshot_id > ? AND list_has_any(string_split(c.changes_made, ','), {})), false)",
+                entries(kinds)
+            )
         };
         let sql = format!(
-            "SELECT coalesce(bool_or({}), false), coalesce(bool_or({}), false) FROM {lake}.snapshots()
-             WHERE snapshot_id > ? AND snapshot_id <= ?",
+            "SELECT coalesce(bool_or(s.snapshot_id = ?), false), coalesce(bool_or(s.snapshot_id = ? + 1), false), {}, {}
+             FROM {meta}.ducklake_snapshot s LEFT JOIN {meta}.ducklake_snapshot_changes c USING (snapshot_id)
+             WHERE s.snapshot_id >= ? AND s.snapshot_id <= ?",
             touched(REWRITES),
             touched(INSERTS)
         );
-        let found = rows(self.conn, &sql, &[&from, &current], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?)))?;
-        Ok(match found.first().copied().unwrap_or((true, true)) {
-            (true, _) => FeedSince::Changed { from, next_kept },
-            (false, true) => FeedSince::InsertsOnly { from, next_kept },
-            (false, false) => FeedSince::Untouched,
+        let found = rows(self.conn, &sql, &[&from, &from, &from, &from, &from, &current], |r| {
+            Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
+        })?;
+        let (from_kept, next_kept, rewrites, inserts) = found.first().copied().unwrap_or((false, false, true, true));
+        Ok(match (from_kept, id, rewrites, inserts) {
+            (false, _, _, _) => FeedSince::Expired { from },
+            (true, None, _, _) | (true, _, true, _) => FeedSince::Changed { from, next_kept },
+            (true, _, false, true) => FeedSince::InsertsOnly { from, next_kept },
+            (true, _, false, false) => FeedSince::Untouched,
         })
     }
 }

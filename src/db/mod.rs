@@ -6,6 +6,7 @@ mod feed;
 mod freshness;
 mod graph;
 pub mod history;
+mod lookup;
 mod maintain;
 mod memo;
 mod migrate;

@@ -98,11 +98,8 @@ fn encode(state: &State) -> Result<(String, String)> {
     ))
 }
 
-/// The model's state; the defaults of a defined model when its table is missing (`exists` is false).
-pub fn read(conn: &Connection, target: &Target, exists: bool) -> Result<State> {
-    if !exists {
-        return Ok(State::defined());
-    }
+/// The model's state. Its table is created with the model's row and dropped with it, so a model always has one.
+pub fn read(conn: &Connection, target: &Target) -> Result<State> {
     let sql = format!(
         "SELECT built, watermark, source_marks, source_shapes, rebuild_reason, epoch_us(last_refresh_at), last_mode,
          status, worker FROM {}",
@@ -158,9 +155,4 @@ pub fn require_rebuild(conn: &Connection, target: &Target, reason: &str) -> Resu
 
 pub fn drop(conn: &Connection, target: &Target) -> Result<()> {
     batch(conn, &format!("DROP TABLE IF EXISTS {}", table_of(target)))
-}
-
-/// True when `name`, a table of the catalog schema, is a model's state table.
-pub fn is_state_table(name: &str) -> bool {
-    name.starts_with("state of ")
 }

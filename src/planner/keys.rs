@@ -7,7 +7,7 @@ use super::fold;
 use super::render::{self, KEYS};
 use super::running;
 use super::sources::{self, Cx};
-use super::window::share;
+use super::window::{share, share_of_known, MIN_ROWS_FOR_COST};
 use super::{CostCheck, Step};
 use crate::analysis::SourceRows;
 use crate::model::{ModelDef, ModelState};
@@ -36,20 +36,29 @@ pub fn probe(cx: &Cx) -> Option<String> {
     Some(format!("SELECT {}", any.join(" OR ")))
 }
 
-/// The largest share of a source's rows that changed, against `incremental_full_fraction`.
-pub fn cost(cx: &Cx, full: Vec<Step>) -> CostCheck {
+/// The largest share of a source's rows that changed, against `incremental_full_fraction`. A source whose size the
+/// probes found is not counted again, and one smaller than `MIN_ROWS_FOR_COST` is left out; None when no source is left.
+pub fn cost(cx: &Cx, full: Vec<Step>) -> Option<CostCheck> {
     let shares = cx
         .def
         .sources
         .iter()
         .filter(|s| !sources::unchanged(cx, s))
-        .map(|s| format!("({})", share(&format!("({})", sources::changed(cx, s)), &s.sql_name())))
+        .filter_map(|s| {
+            let changed = format!("({})", sources::changed(cx, s));
+            match sources::rows(cx, s) {
+                Some(n) if n < MIN_ROWS_FOR_COST => None,
+                Some(n) => Some(format!("({})", share_of_known(&changed, n))),
+                None => Some(format!("({})", share(&changed, &s.sql_name()))),
+            }
+        })
         .collect::<Vec<_>>();
     let sql = match shares.as_slice() {
+        [] => return None,
         [one] => format!("SELECT {one}"),
         many => format!("SELECT greatest({})", many.join(", ")),
     };
-    CostCheck { sql, full, measures: "of a source's rows changed" }
+    Some(CostCheck { sql, full, measures: "of a source's rows changed" })
 }
 
 /// The steps of a refresh by keys, or why the query cannot be refreshed that way, with what the reason should add: a

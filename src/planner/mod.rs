@@ -199,7 +199,7 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
                 strategy: def.strategy,
                 reason: reason + &how + &records,
                 probe: keys::probe(&cx),
-                cost: Some(keys::cost(&cx, full_steps(&def))),
+                cost: keys::cost(&cx, full_steps(&def)),
                 steps,
             }),
             Err(why) => Ok(Plan {

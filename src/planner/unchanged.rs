@@ -69,6 +69,7 @@ mod tests {
             table: "ev".into(),
             current,
             since: FeedSince::Untouched,
+            rows: None,
         }
     }
 

@@ -15,6 +15,11 @@ pub fn share(part: &str, whole: &str) -> String {
     )
 }
 
+/// The share of `rows` (a known row count of at least `MIN_ROWS_FOR_COST`) that the rows of `part` are.
+pub fn share_of_known(part: &str, rows: u64) -> String {
+    format!("SELECT CAST(count(*) AS DOUBLE) / {rows} FROM {part}")
+}
+
 /// How a refresh finds rows whose time is NULL, decided from the query's shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NullCheck {

@@ -31,7 +31,7 @@ SELECT count(*) FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST(
 CREATE TEMP TABLE "temp"."main"."__incremental_log" AS SELECT "order_id", "day", "amount", CAST(NULL AS TINYINT) AS "__incremental_diff" FROM "temp"."main"."__incremental_new" LIMIT 0;
 
 -- step 8 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT * FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) UNION ALL SELECT * FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."order_id" IS NULL)) AS n ON n."order_id" = t."order_id" UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."order_id" IS NULL) AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id") AS t WHERE (t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)) IS NOT TRUE) AS r;
+INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT * FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE) UNION ALL SELECT * FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."order_id" IS NULL)) AS n ON n."order_id" = t."order_id" UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."order_id" IS NULL) AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."order_id" IS NULL) AS t WHERE (t."day" >= CAST(CAST('2024-03-10' AS DATE) - CAST('3 days' AS INTERVAL) AS DATE)) IS NOT TRUE) AS r;
 
 -- step 9 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS r;
@@ -43,7 +43,7 @@ DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new" AS n) AS n WHERE n."order_id" = t."order_id";
 
 -- step 12 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n) AS n WHERE n."order_id" IS NULL) AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id";
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new" AS n) AS n WHERE n."order_id" IS NULL) AS n WHERE (t."order_id" IS NULL) AND n."order_id" IS NOT DISTINCT FROM t."order_id";
 
 -- step 13 (run)
 INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_new";

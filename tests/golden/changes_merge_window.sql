@@ -31,7 +31,7 @@ SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE NOT "__incremen
 SELECT count(*) FROM "temp"."main"."__incremental_changes" WHERE "__incremental_present";
 
 -- step 8 (run)
-INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE NOT (n."order_id" IS NULL)) AS n ON n."order_id" = t."order_id" UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id") AS r;
+INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", -1 FROM (SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE NOT (n."order_id" IS NULL)) AS n ON n."order_id" = t."order_id" UNION ALL SELECT t.* FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n ON n."order_id" IS NOT DISTINCT FROM t."order_id" WHERE t."order_id" IS NULL) AS r;
 
 -- step 9 (run)
 INSERT INTO "temp"."main"."__incremental_log" SELECT "order_id", "day", "amount", 1 FROM (SELECT * FROM "temp"."main"."__incremental_changes") AS r;
@@ -46,7 +46,7 @@ DELETE FROM "shop"."main"."stg_orders" AS t WHERE t."day" >= CAST(CAST('2024-03-
 DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" = t."order_id";
 
 -- step 13 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n WHERE n."order_id" IS NOT DISTINCT FROM t."order_id";
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order_id" IS NULL) AS n WHERE (t."order_id" IS NULL) AND n."order_id" IS NOT DISTINCT FROM t."order_id";
 
 -- step 14 (run)
 INSERT INTO "shop"."main"."stg_orders" ("order_id", "day", "amount") SELECT "order_id", "day", "amount" FROM "temp"."main"."__incremental_changes";

@@ -3,7 +3,7 @@
 -- reason: auto: sources and unique_key given; reads the changed rows of orders (only insertions in its DuckLake snapshots after 40), shop.main.products (unchanged in the DuckLake since the last refresh)
 
 -- share of a source's rows changed (over incremental_full_fraction: the full rebuild instead)
-SELECT (SELECT CASE WHEN n < 100000 THEN 0 ELSE CAST(w AS DOUBLE) / n END FROM (SELECT count(*) AS w FROM (SELECT * FROM ducklake_table_insertions('lake', 'main', 'orders', 41, 44))), (SELECT count(*) AS n FROM "orders"));
+SELECT (SELECT CAST(count(*) AS DOUBLE) / 2000000 FROM (SELECT * FROM ducklake_table_insertions('lake', 'main', 'orders', 41, 44)));
 
 -- step 1 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT DISTINCT o.customer_id AS customer_id, o.product_id AS product_id FROM (SELECT * FROM ducklake_table_insertions('lake', 'main', 'orders', 41, 44)) AS o
@@ -16,29 +16,35 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT o.c
 -- step 3 (check)
 SELECT 'customer_id' || ' = ' || coalesce(CAST("customer_id" AS VARCHAR), 'NULL') || ', ' || 'product_id' || ' = ' || coalesce(CAST("product_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "customer_id", "product_id" HAVING count(*) > 1 LIMIT 1;
 
--- step 4 (delete)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+-- step 4 (run)
+CREATE TEMP TABLE "temp"."main"."__incremental_old" AS SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL)) AS n ON n."customer_id" = t."customer_id" AND n."product_id" = t."product_id" UNION ALL SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id" WHERE t."customer_id" IS NULL OR t."product_id" IS NULL;
 
--- step 5 (delete)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+-- step 5 (count deleted)
+SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
 
--- step 6 (delete replaced)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+-- step 6 (count replaced)
+SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
 
--- step 7 (delete replaced)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+-- step 7 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 8 (insert)
+-- step 8 (run)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+
+-- step 9 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("customer_id", "product_id", "name") SELECT "customer_id", "product_id", "name" FROM "temp"."main"."__incremental_new";
 
--- step 9 (run)
+-- step 10 (run)
+DROP TABLE "temp"."main"."__incremental_old";
+
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 10 (run)
+-- step 12 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 11 (source watermark)
+-- step 13 (source watermark)
 SELECT '44';
 
--- step 12 (source watermark)
+-- step 14 (source watermark)
 SELECT '44';

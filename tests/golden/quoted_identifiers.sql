@@ -26,7 +26,7 @@ DELETE FROM "my db"."select"."Ünïcode ""t""" AS t WHERE TRUE AND NOT EXISTS (S
 DELETE FROM "my db"."select"."Ünïcode ""t""" AS t USING (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order ""id""" = t."order ""id""";
 
 -- step 8 (run)
-DELETE FROM "my db"."select"."Ünïcode ""t""" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order ""id""" IS NULL) AS n WHERE n."order ""id""" IS NOT DISTINCT FROM t."order ""id""";
+DELETE FROM "my db"."select"."Ünïcode ""t""" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_changes" AS n WHERE n."__incremental_present") AS n WHERE n."order ""id""" IS NULL) AS n WHERE (t."order ""id""" IS NULL) AND n."order ""id""" IS NOT DISTINCT FROM t."order ""id""";
 
 -- step 9 (run)
 INSERT INTO "my db"."select"."Ünïcode ""t""" ("order ""id""", "from") SELECT "order ""id""", "from" FROM "temp"."main"."__incremental_changes";

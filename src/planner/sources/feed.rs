@@ -67,6 +67,10 @@ impl ChangeSource for Feed {
         Some(format!("SELECT * FROM {} UNION ALL SELECT * FROM ({})", s.sql_name(), self.changed(cx, s)))
     }
 
+    fn rows(&self, cx: &Cx, s: &Source) -> Option<u64> {
+        probe(cx, s).and_then(|p| p.rows)
+    }
+
     fn marks(&self, cx: &Cx, s: &Source, _full: bool) -> Vec<Step> {
         match probe(cx, s) {
             Some(p) => {

@@ -43,6 +43,10 @@ trait ChangeSource {
     fn widened(&self, _cx: &Cx, _s: &Source) -> Option<String> {
         None
     }
+    /// The source's size when the probes found it, for the cost choice.
+    fn rows(&self, _cx: &Cx, _s: &Source) -> Option<u64> {
+        None
+    }
     /// Steps that store where the source now is, after a refresh (`full`: a rebuild, which reads everything).
     fn marks(&self, cx: &Cx, s: &Source, full: bool) -> Vec<Step>;
     /// Why the model must be rebuilt because what records this source's changes is gone.
@@ -108,6 +112,10 @@ pub fn changed(cx: &Cx, s: &Source) -> String {
 
 pub fn widened(cx: &Cx, s: &Source) -> Option<String> {
     s.kind.imp().widened(cx, s)
+}
+
+pub fn rows(cx: &Cx, s: &Source) -> Option<u64> {
+    s.kind.imp().rows(cx, s)
 }
 
 pub fn marks(cx: &Cx, s: &Source, full: bool) -> Vec<Step> {
