@@ -1,7 +1,8 @@
-"""DuckLake benchmarks: workers' throughput on a PostgreSQL-catalog lake, the PostgreSQL statements of a no-op refresh,
+"""DuckLake benchmarks: the research's worker pool (written by hand and with incremental_work) and workers' throughput
+over a DAG on a PostgreSQL-catalog lake, the PostgreSQL statements of a no-op refresh,
 and the cost of one refresh after a small batch read through the DuckLake feed, a 'snapshot' copy or a change column.
 
-    .hosts/py15/bin/python bench/lake.py [--quick] [--parts throughput,statements,batch]
+    .hosts/py15/bin/python bench/lake.py [--quick] [--parts pool,throughput,statements,batch]
 
 Runs with the py15 host (python duckdb 1.5.5 with the ducklake and postgres extension packages) and starts its own
 PostgreSQL 15 cluster (test/python/lakes.py). Writes bench/results/lake.json and the "DuckLake" section of
@@ -24,10 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "test/python"))
 sys.path.insert(0, str(ROOT / "bench"))
 import lakes  # noqa: E402
+import lake_pool  # noqa: E402
 import lake_report  # noqa: E402
 
 WORK = ROOT / "build/bench/lake"
 WORKER = ROOT / "bench/lake_worker.py"
+POOL = ROOT / "bench/lake_pool.py"
+POOL_MODELS = 6
 
 # The throughput DAG, 20 models: those over DuckLake tables are defined by their query alone, so 'auto' reads the
 # tables' change feeds with the key the query's shape gives (aggregates, a dedup, joins with a dimension, and one
@@ -135,6 +139,33 @@ def throughput(pg, workers, seconds, rows):
     log(f"throughput {workers} workers: {refreshes} refreshes in {seconds}s ({result['per_minute']:.0f}/min), "
         f"wrong: {wrong or 'none'}")
     return result
+
+
+def pool(pg, mode, workers, seconds):
+    """One run of the research's worker-pool workload (bench/lake_pool.py) on a fresh lake: `mode` is `work`
+    (incremental_work) or `hand` (the refresh written by hand)."""
+    db = f"lake_pool_{mode}{workers}"
+    pg.createdb(db)
+    data = WORK / db
+    lake_pool.setup(mode, pg.dsn(db), data, POOL_MODELS)
+    outs = [WORK / f"{db}_w{i}.json" for i in range(workers)]
+    errs = [WORK / f"{db}_w{i}.err" for i in range(workers)]
+    procs = []
+    for i, (out, err) in enumerate(zip(outs, errs)):
+        with open(err, "w") as f:
+            procs.append(subprocess.Popen([sys.executable, str(POOL), mode, pg.dsn(db), str(data), str(out),
+                                           str(seconds), str(i), str(workers), str(POOL_MODELS)], stderr=f))
+    for p, err in zip(procs, errs):
+        if p.wait() != 0:
+            raise RuntimeError(f"a pool worker failed (exit {p.returncode}): {err.read_text()[-3000:]}")
+    summaries = [json.loads(o.read_text()) for o in outs]
+    con = lakes.open_lake("postgres", pg.dsn(db), data)
+    wrong = lake_pool.wrong_models(con, mode, POOL_MODELS)
+    con.close()
+    refreshes = sum(s["refreshes"] for s in summaries)
+    log(f"pool {mode}, {workers} workers: {refreshes} refreshes in {seconds}s, wrong: {wrong or 'none'}")
+    return {"mode": mode, "workers": workers, "seconds": seconds, "refreshes": refreshes, "summaries": summaries,
+            "models_wrong": wrong}
 
 
 def statement_lines(log_path, start, marker_a, marker_b):
@@ -310,7 +341,7 @@ def machine(ext):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, about 3 minutes; results to build/bench/")
-    ap.add_argument("--parts", default="throughput,statements,batch",
+    ap.add_argument("--parts", default="pool,throughput,statements,batch",
                     help="a subset replaces only its parts in an earlier results file")
     ap.add_argument("--batch-rows", default=None, help="source sizes of the batch part, comma-separated")
     ap.add_argument("--tp-seconds", type=int, default=None, help="seconds of each throughput run")
@@ -338,8 +369,11 @@ def main():
         res["meta"]["total_s"] = time.time() - t_all
         out.write_text(json.dumps(res, indent=1))
 
-    if "throughput" in parts or "statements" in parts:
+    if "throughput" in parts or "statements" in parts or "pool" in parts:
         with lakes.postgres_cluster() as pg:
+            if "pool" in parts:
+                res["pool"] = [pool(pg, mode, n, sizes["tp_seconds"] // 2) for n in (1, 2, 4) for mode in ("hand", "work")]
+                save()
             if "throughput" in parts:
                 res["throughput"] = [throughput(pg, n, sizes["tp_seconds"], sizes["tp_rows"]) for n in (1, 2, 4)]
                 save()

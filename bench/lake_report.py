@@ -76,6 +76,40 @@ as much as parallelism.
 {defect}"""
 
 
+def _pool(res):
+    runs = res["pool"]
+    by = {(r["mode"], r["workers"]): r for r in runs}
+    lines = ["| workers | by hand: refreshes | `incremental_work`: refreshes | extension / by hand | models equal to "
+             "their query |", "| --- | --- | --- | --- | --- |"]
+    for w in sorted({r["workers"] for r in runs}):
+        h, k = by.get(("hand", w)), by.get(("work", w))
+        if not h or not k:
+            continue
+        ok = "all" if not h["models_wrong"] and not k["models_wrong"] else \
+            "not: " + ", ".join(h["models_wrong"] + k["models_wrong"])
+        lines.append(f"| {w} | {h['refreshes']} in {h['seconds']} s | {k['refreshes']} in {k['seconds']} s | "
+                     f"{k['refreshes'] / max(1, h['refreshes']):.2f} | {ok} |")
+    e7 = res["meta"]["research_e7"]
+    return f"""### Workers: the research's worker pool, by hand and with the extension
+
+`{CMD} --parts pool` (`bench/lake_pool.py`): the workload of the research's worker pool ({e7['source']}), on this tree
+and machine. {POOL_MODELS_TEXT} Each worker loops: it appends 100 rows to one source and refreshes. **By hand**: it
+claims a model from a lease table in PostgreSQL (one `UPDATE ... FOR UPDATE SKIP LOCKED` statement), appends to that
+model's source, and runs the refresh the research wrote by hand (the model's watermark in its own table, the changed
+groups deleted and recomputed, in one transaction), then releases the lease. **With the extension**: the models are
+defined by their query alone (`'auto'` reads the DuckLake feed and infers the key), and after each append the worker
+calls `incremental_work(max_seconds := 10, idle_seconds := 0)`, which claims what is due through the extension's
+leases, refreshes it and returns. Counted: refreshes that wrote rows, summed over the workers. The research measured
+{e7['refreshes']} refreshes in {e7['seconds']} s by hand with {e7['workers']} workers.
+
+{chr(10).join(lines)}
+"""
+
+
+POOL_MODELS_TEXT = ("6 models `SELECT g, count(*) AS n, sum(v) AS s FROM src<i> GROUP BY g` over sources of 100,000 "
+                    "rows, 100 groups each.")
+
+
 def _statements(res):
     st = res["statements"]
     lines = ["| model | declared | strategy | mode | PG statements per refresh (median; each run) | at most 10 | "
@@ -154,6 +188,8 @@ ducklake and postgres extension packages) from `bench/results/lake.json`; run st
 on the same machine: {mc['cpu']}, {mc['cores']} cores shared with other work, {mc['mem_gib']} GiB RAM. Figures vary
 1.5-2x from run to run on this machine.
 """]
+    if "pool" in res:
+        parts.append(_pool(res))
     if "throughput" in res:
         parts.append(_throughput(res))
     if "statements" in res:

@@ -338,6 +338,8 @@ pub struct ModelState {
     /// What the change feed of each DuckLake source says, by relation; a source that does not resolve to a table
     /// of an attached DuckLake is left out.
     pub feeds: std::collections::BTreeMap<String, FeedProbe>,
+    /// The model's table is in a DuckLake, where every statement that reads it costs a round of catalog reads.
+    pub target_in_lake: bool,
 }
 
 /// A DuckLake source's feed, read in the refresh's own transaction before planning.

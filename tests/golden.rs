@@ -53,6 +53,7 @@ fn built(watermark: &str) -> ModelState {
         source_shapes: Vec::new(),
         recorded_shapes: Vec::new(),
         feeds: Default::default(),
+        target_in_lake: false,
     }
 }
 
@@ -141,8 +142,8 @@ fn summary_shapes(state: ModelState) -> ModelState {
     shaped(state, both.clone(), both)
 }
 
-/// The summary over two DuckLake tables read through their change feeds, the orders feed saying `orders`, the
-/// products feed untouched since snapshot 40.
+/// The summary in a DuckLake over two of its tables read through their change feeds, the orders feed saying `orders`,
+/// the products feed untouched since snapshot 40.
 fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
     let mut def = summary_def(SUMMARY);
     for s in &mut def.sources {
@@ -159,6 +160,7 @@ fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
     };
     state.feeds.insert("orders".into(), feed("orders", orders));
     state.feeds.insert("shop.main.products".into(), feed("products", FeedSince::Untouched));
+    state.target_in_lake = true;
     (def, state)
 }
 

@@ -171,6 +171,8 @@ pub struct Relation {
     pub columns: Vec<Column>,
     /// The table's comment: the extension marks the tables it builds with `ModelDef::ownership_mark`.
     pub comment: Option<String>,
+    /// The type of its database (`duckdb`, `ducklake`, ...), or `view`.
+    pub kind: String,
 }
 
 /// The table or view at `target`, or None when there is none.
@@ -186,7 +188,7 @@ pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> 
     let table = target.sql_name();
     let columns =
         rows(conn, &format!("DESCRIBE {table}"), &[], |r| Ok(Column { name: r.get(0)?, type_name: r.get(1)? }))?;
-    Ok(Some(Relation { columns, comment }))
+    Ok(Some(Relation { columns, comment, kind: found.kind }))
 }
 
 /// The names of the tables in the catalog schema of `db`: snapshot copies and change logs among them.

@@ -23,12 +23,11 @@ pub fn stamp(conn: &Connection, db: &str) -> Result<()> {
     )
 }
 
-/// Upgrades every attached catalog older than the current layout; refuses one made by a newer extension. A database
-/// found current is not asked again by this load of the extension: its own writes keep the layout, and asking lists
-/// every table of every attached database (for a DuckLake, a round of catalog reads). A DuckDB database without a
-/// catalog is remembered too, since only this process can write it; a lake without one is asked again, as another
-/// process may create one.
-pub fn upgrade_all(conn: &Connection, memo: &Memo) -> Result<()> {
+/// The attached databases whose catalog is older than the current layout (`upgrade` brings each up to it); refuses
+/// one made by a newer extension. A database found current is not asked again by this load of the extension: its own
+/// writes keep the layout. A DuckDB database without a catalog is remembered too, since only this process can write
+/// it; a lake without one is asked again, as another process may create one.
+pub fn outdated(conn: &Connection, memo: &Memo) -> Result<Vec<String>> {
     let attached = rows(
         conn,
         "SELECT database_name, type, coalesce(path, '') FROM duckdb_databases() WHERE NOT internal",
@@ -38,15 +37,16 @@ pub fn upgrade_all(conn: &Connection, memo: &Memo) -> Result<()> {
     let keys: Vec<(String, String, String)> =
         attached.into_iter().map(|(db, kind, path)| (database_key(&db, &kind, &path), db, kind)).collect();
     if keys.iter().all(|(key, _, _)| memo.is_current(key)) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let found = rows(
         conn,
-        "SELECT database_name, bool_or(table_name = 'catalog_version') FROM duckdb_tables()
+        "SELECT database_name, bool_or(table_name = 'catalog_version') FROM duckdb_columns()
          WHERE schema_name = '_incremental' AND table_name IN ('models', 'catalog_version') GROUP BY 1",
         &[],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)),
     )?;
+    let mut old = Vec::new();
     for (db, versioned) in &found {
         if *versioned {
             let v: Option<i32> =
@@ -59,18 +59,24 @@ pub fn upgrade_all(conn: &Connection, memo: &Memo) -> Result<()> {
             }
             continue;
         }
-        transaction(conn, || from_v1(conn, db)).map_err(|e| {
-            Error::usage(format!(
-                "the catalog of database {db} was made by an older version of the extension and could not be upgraded ({e}); open the database read-write once to upgrade it"
-            ))
-        })?;
+        old.push(db.clone());
     }
     for (key, db, kind) in keys {
-        if found.iter().any(|(f, _)| f == &db) || kind != "ducklake" {
+        let has_catalog = found.iter().any(|(f, _)| f == &db);
+        if (has_catalog || kind != "ducklake") && !old.contains(&db) {
             memo.set_current(key);
         }
     }
-    Ok(())
+    Ok(old)
+}
+
+/// Brings `db`'s older catalog to the current layout, in a transaction of its own.
+pub fn upgrade(conn: &Connection, db: &str) -> Result<()> {
+    transaction(conn, || from_v1(conn, db)).map_err(|e| {
+        Error::usage(format!(
+            "the catalog of database {db} was made by an older version of the extension and could not be upgraded ({e}); open the database read-write once to upgrade it"
+        ))
+    })
 }
 
 /// Version 1 kept every model's state in `models` and the sources' shapes in two shared tables: each model's state

@@ -40,26 +40,48 @@ pub struct Session<'a> {
     instance: &'a str,
     builtins: &'a std::sync::Mutex<std::collections::HashSet<String>>,
     memo: &'a memo::Memo,
+    /// The search_path last set on the connection, and the database it makes current once asked.
+    search_path: std::cell::RefCell<Option<(String, Option<String>)>>,
 }
 
-/// Runs `f` on a pool connection whose search_path is the caller's.
+/// Runs `f` on a pool connection whose search_path is the caller's. The setup runs in one transaction: with a
+/// DuckLake first on the search_path, every statement in a transaction of its own starts a DuckLake transaction
+/// (measured: 2-7 ms each on a PostgreSQL catalog, against 0.3 ms inside one).
 pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
     pool.with(|conn| {
-        let s =
-            Session { conn, locks: &pool.locks, instance: &pool.instance, builtins: &pool.builtins, memo: &pool.memo };
-        s.use_search_path(search_path)?;
-        migrate::upgrade_all(conn, &pool.memo)?;
+        let s = Session {
+            conn,
+            locks: &pool.locks,
+            instance: &pool.instance,
+            builtins: &pool.builtins,
+            memo: &pool.memo,
+            search_path: Default::default(),
+        };
+        let outdated = transaction(conn, || {
+            s.use_search_path(search_path)?;
+            s.default_database()?;
+            migrate::outdated(conn, &pool.memo)
+        })?;
+        for db in outdated {
+            migrate::upgrade(conn, &db)?;
+        }
         f(&s)
     })
 }
 
 impl Session<'_> {
     pub fn use_search_path(&self, search_path: &str) -> Result<()> {
-        if search_path.is_empty() {
-            sql::batch(self.conn, "RESET search_path")
-        } else {
-            sql::batch(self.conn, &format!("SET search_path = {}", literal(search_path)))
+        if self.search_path.borrow().as_ref().is_some_and(|(set, _)| set == search_path) {
+            return Ok(());
         }
+        self.search_path.replace(None);
+        if search_path.is_empty() {
+            sql::batch(self.conn, "RESET search_path")?;
+        } else {
+            sql::batch(self.conn, &format!("SET search_path = {}", literal(search_path)))?;
+        }
+        self.search_path.replace(Some((search_path.to_string(), None)));
+        Ok(())
     }
 
     /// The registered model the caller means: the first place along its search_path that holds one by that name.
@@ -107,9 +129,16 @@ impl Session<'_> {
         )))
     }
 
-    /// The database unqualified names fall back to when the search_path is empty.
+    /// The database unqualified names fall back to when the search_path is empty; it follows the search_path set.
     pub fn default_database(&self) -> Result<String> {
-        Ok(sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default())
+        if let Some((_, Some(db))) = self.search_path.borrow().as_ref() {
+            return Ok(db.clone());
+        }
+        let db: String = sql::scalar(self.conn, "SELECT current_database()", &[])?.unwrap_or_default();
+        if let Some((_, known)) = self.search_path.borrow_mut().as_mut() {
+            *known = Some(db.clone());
+        }
+        Ok(db)
     }
 
     /// The query's output columns, found by binding it without running it.
@@ -228,6 +257,7 @@ impl Session<'_> {
             recorded_shapes: stored.state.source_shapes.clone(),
             feeds: self.feeds(def, &stored.state.source_marks)?,
             kept_tables,
+            target_in_lake: existing.as_ref().is_some_and(|r| r.kind == "ducklake"),
         })
     }
 

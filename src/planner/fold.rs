@@ -13,7 +13,7 @@ const DELTA: &str = "\"temp\".\"main\".\"__incremental_delta\"";
 const FOLDED: &str = "\"temp\".\"main\".\"__incremental_folded\"";
 
 /// The steps of a fold: the deltas per key, the stored counts moved by them, then the same write as a recompute.
-pub fn steps(def: &ModelDef, fold: &Fold, rec: &Recorder) -> Vec<Step> {
+pub fn steps(def: &ModelDef, fold: &Fold, rec: &Recorder, in_lake: bool) -> Vec<Step> {
     let cols = column_list(&def.column_names(), None);
     let keys = column_list(&def.unique_key, None);
     let on = render::keys_equal(def, "d", "t");
@@ -43,7 +43,7 @@ pub fn steps(def: &ModelDef, fold: &Fold, rec: &Recorder) -> Vec<Step> {
         )),
     ];
     let rows = format!("SELECT {cols} FROM {FOLDED} WHERE {count_star} > 0");
-    steps.extend(render::by_keys(def, format!("SELECT {keys} FROM {FOLDED}"), &rows, rec));
+    steps.extend(render::by_keys(def, format!("SELECT {keys} FROM {FOLDED}"), &rows, rec, in_lake));
     for table in [DELTA, FOLDED] {
         steps.push(Step::Run(format!("DROP TABLE {table}")));
     }

@@ -91,7 +91,9 @@ pub fn steps(cx: &Cx, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
     let (from, nulls) = running::bound();
     let discover = keyed.discoveries.join("\nUNION\n");
     let (mut steps, how) = match (folding, crate::analysis::running(&def.query, &def.unique_key, &from, &nulls)?) {
-        (Some(f), _) => (fold::steps(def, &f, rec), "; folds them into the stored counts".to_string()),
+        (Some(f), _) => {
+            (fold::steps(def, &f, rec, cx.target_in_lake), "; folds them into the stored counts".to_string())
+        }
         (None, Some(r)) => {
             let how = format!(
                 "; recomputes from the earliest {} they reach on, continuing {} from the row before it",
@@ -100,7 +102,7 @@ pub fn steps(cx: &Cx, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
             );
             (running::steps(def, discover, &r, rec), how)
         }
-        (None, None) => (render::by_keys(def, discover, &keyed.restricted, rec), String::new()),
+        (None, None) => (render::by_keys(def, discover, &keyed.restricted, rec, cx.target_in_lake), String::new()),
     };
     steps.extend(source_watermarks(cx, false));
     Ok((steps, how))

@@ -4,6 +4,7 @@ pub(crate) mod changes;
 mod fold;
 pub mod freshness;
 mod keys;
+mod rebuild;
 mod render;
 mod running;
 mod shapes;
@@ -156,9 +157,15 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     };
     let rec = changes::Recorder::new(def, state);
     let full_steps = |def: &ModelDef| {
-        let mut steps = render::full(def, state, &rec);
+        let mut steps = rebuild::full(def, state, &rec);
         let build = shapes::for_full_build(def, state);
-        let cx = sources::Cx { def, marks: &BTreeMap::new(), shapes: &build, feeds: &state.feeds };
+        let cx = sources::Cx {
+            def,
+            marks: &BTreeMap::new(),
+            shapes: &build,
+            feeds: &state.feeds,
+            target_in_lake: state.target_in_lake,
+        };
         steps.extend(keys::source_watermarks(&cx, true));
         steps
     };
@@ -175,7 +182,13 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
     if !def.sources.is_empty() {
         let marks = state.source_marks.clone();
         let def = fill(def, None, vars)?;
-        let cx = sources::Cx { def: &def, marks: &marks, shapes: &shapes, feeds: &state.feeds };
+        let cx = sources::Cx {
+            def: &def,
+            marks: &marks,
+            shapes: &shapes,
+            feeds: &state.feeds,
+            target_in_lake: state.target_in_lake,
+        };
         if def.sources.iter().all(|s| sources::unchanged(&cx, s)) {
             let reason = "no source has changed since the last refresh: nothing to do".to_string();
             return Ok(Plan {
@@ -228,11 +241,11 @@ pub fn plan(def: &ModelDef, state: &ModelState, full_refresh: bool, vars: &Vars)
         Strategy::Append => render::append(def, &window, &rec),
         Strategy::Merge => render::merge(def, &window, &rec),
         Strategy::DeleteInsert => render::delete_insert(def, &window, &rec),
-        Strategy::Full => render::full(def, state, &rec),
+        Strategy::Full => rebuild::full(def, state, &rec),
     };
     let cost = window.share_of_table(def).map(|sql| CostCheck {
         sql,
-        full: render::full(&full_def, state, &rec),
+        full: rebuild::full(&full_def, state, &rec),
         measures: "of the table is in the window",
     });
     Ok(Plan { mode: Mode::Incremental, strategy: def.strategy, reason, probe, cost, steps })

@@ -3,17 +3,17 @@
 use super::changes::Recorder;
 use super::window::NullCheck;
 use super::{Counter, Guard, Step, Window};
-use crate::model::{ModelDef, ModelState};
-use crate::quote::{column_list, ident, literal, qualified};
+use crate::model::ModelDef;
+use crate::quote::{column_list, ident, literal};
 
 pub(super) const NEW: &str = "\"temp\".\"main\".\"__incremental_new\"";
 const CHANGES: &str = "\"temp\".\"main\".\"__incremental_changes\"";
 pub const KEYS: &str = "\"temp\".\"main\".\"__incremental_keys\"";
 const OLD: &str = "\"temp\".\"main\".\"__incremental_old\"";
-const COUNTED: &str = "\"temp\".\"main\".\"__incremental_counted\"";
-const PRESENT: &str = "\"__incremental_present\"";
+pub(super) const COUNTED: &str = "\"temp\".\"main\".\"__incremental_counted\"";
+pub(super) const PRESENT: &str = "\"__incremental_present\"";
 
-fn target(def: &ModelDef) -> String {
+pub(super) fn target(def: &ModelDef) -> String {
     def.target.sql_name()
 }
 
@@ -53,7 +53,7 @@ fn split_on_null_keys(def: &ModelDef, join: impl Fn(String, String) -> String) -
 }
 
 /// True when a row's non-key values differ: rows rewritten with equal values are not updates.
-fn values_differ(def: &ModelDef, a: &str, b: &str) -> String {
+pub(super) fn values_differ(def: &ModelDef, a: &str, b: &str) -> String {
     let values = def.value_columns();
     if values.is_empty() {
         return "FALSE".to_string();
@@ -106,7 +106,7 @@ pub(super) fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
 }
 
 /// The newest time in `table`, never below `previous` (an SQL expression) so the watermark only moves forward.
-fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -> Option<Step> {
+pub(super) fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -> Option<Step> {
     let tc = ident(def.time_column.as_ref()?);
     let ty = def.time_type()?;
     let newest = format!("CAST(max({tc}) AS {ty})");
@@ -118,7 +118,7 @@ fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -> Option<St
 }
 
 /// Counts of real changes between the rows in `new` and the table rows they replace (those in `old_filter`).
-fn diff_counts(def: &ModelDef, new: &str, old_filter: &str) -> Vec<Step> {
+pub(super) fn diff_counts(def: &ModelDef, new: &str, old_filter: &str) -> Vec<Step> {
     let t = target(def);
     let cols = column_list(&def.column_names(), None);
     if def.unique_key.is_empty() {
@@ -148,88 +148,9 @@ fn diff_counts(def: &ModelDef, new: &str, old_filter: &str) -> Vec<Step> {
     ]
 }
 
-/// The counts of a rebuild, `new` against the whole table: with a unique key, one full join on it gives all three
-/// (measured on an 8.6M-row summary: 2.2 s, against 3.2 s for the three joins of `diff_counts`; reading the old
-/// values to compare is most of either).
-fn rebuild_counts(def: &ModelDef, new: &str) -> Vec<Step> {
-    if def.unique_key.is_empty() {
-        return diff_counts(def, new, "TRUE");
-    }
-    let (i, u, d) = (ident("inserted"), ident("updated"), ident("deleted"));
-    let counted = format!(
-        "CREATE TEMP TABLE {COUNTED} AS SELECT count(*) FILTER (WHERE t.{PRESENT} IS NULL) AS {i}, \
-         count(*) FILTER (WHERE n.{PRESENT} AND t.{PRESENT} AND {}) AS {u}, count(*) FILTER (WHERE n.{PRESENT} IS NULL) AS {d} \
-         FROM (SELECT *, TRUE AS {PRESENT} FROM {new}) AS n FULL JOIN (SELECT *, TRUE AS {PRESENT} FROM {}) AS t ON {}",
-        values_differ(def, "n", "t"),
-        target(def),
-        keys_equal(def, "n", "t")
-    );
-    vec![
-        Step::Run(counted),
-        Step::Count(Counter::Inserted, format!("SELECT {i} FROM {COUNTED}")),
-        Step::Count(Counter::Updated, format!("SELECT {u} FROM {COUNTED}")),
-        Step::Count(Counter::Deleted, format!("SELECT {d} FROM {COUNTED}")),
-        Step::Run(format!("DROP TABLE {COUNTED}")),
-    ]
-}
-
 pub(super) fn insert_from(def: &ModelDef, source: &str) -> String {
     let cols = column_list(&def.column_names(), None);
     format!("INSERT INTO {} ({cols}) SELECT {cols} FROM {source}", target(def))
-}
-
-/// Marks a table as built by the extension, so that it is never mistaken for a user's table of the same name.
-fn mark(def: &ModelDef) -> Step {
-    Step::Run(format!("COMMENT ON TABLE {} IS {}", target(def), literal(&def.ownership_mark())))
-}
-
-fn start_filter(def: &ModelDef) -> Option<String> {
-    let (tc, start, ty) = (def.time_column.as_ref()?, def.start.as_ref()?, def.time_type()?);
-    Some(format!("(q.{tc} >= CAST({} AS {ty}) OR q.{tc} IS NULL)", literal(start), tc = ident(tc)))
-}
-
-/// Builds the whole table; an existing one is replaced in the same transaction, so readers never see it half-built.
-/// Readers of its changes get the exact difference of old and new table, or, when the columns changed, lose their log
-/// and rebuild.
-pub fn full(def: &ModelDef, state: &ModelState, rec: &Recorder) -> Vec<Step> {
-    let t = target(def);
-    let wher = start_filter(def).map(|f| format!(" WHERE {f}")).unwrap_or_default();
-    let build =
-        |table: &str| Step::Run(format!("CREATE TABLE {table} AS SELECT q.* FROM (\n{}\n) AS q{wher}", def.query));
-    if !state.table_exists {
-        let mut steps = vec![build(&t), mark(def)];
-        steps.extend(checks(def, &t, true));
-        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {t}")));
-        steps.extend(watermark(def, &t, None));
-        steps.extend(rec.forget());
-        return steps;
-    }
-    // The new rows are built as a table beside the old one, which is then dropped and the new one renamed: copying
-    // them into place from a temp table cost as much again (measured at 10M events: 2.5 s of a 9.1 s rebuild).
-    let built = &def.target.table;
-    let staged = qualified(&[&def.target.database, &def.target.schema, &format!("__incremental_rebuild of {built}")]);
-    let mut steps = vec![build(&staged)];
-    steps.extend(checks(def, &staged, true));
-    if state.columns_match {
-        steps.extend(rebuild_counts(def, &staged));
-        let cols = column_list(&def.column_names(), None);
-        let (old, new) = (format!("SELECT {cols} FROM {t}"), format!("SELECT {cols} FROM {staged}"));
-        steps.extend(rec.start(&staged));
-        steps.extend(rec.rows(&format!("{old} EXCEPT ALL {new}"), -1));
-        steps.extend(rec.rows(&format!("{new} EXCEPT ALL {old}"), 1));
-    } else {
-        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM {staged}")));
-        steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {t}")));
-        steps.extend(rec.forget());
-    }
-    steps.push(Step::Run(format!("DROP TABLE {t}")));
-    steps.push(Step::Run(format!("ALTER TABLE {staged} RENAME TO {}", ident(built))));
-    steps.push(mark(def));
-    steps.extend(watermark(def, &t, None));
-    if state.columns_match {
-        steps.extend(rec.finish());
-    }
-    steps
 }
 
 fn finish(def: &ModelDef, window: &Window, rec: &Recorder, steps: &mut Vec<Step>) {
@@ -349,30 +270,41 @@ fn of_keys(def: &ModelDef, keys: &str, items: &str) -> String {
 /// Recomputes the keys in KEYS with `restricted` (the query limited to them) and writes them: the table's rows of
 /// those keys are deleted and the recomputed rows inserted. Values are not compared: that reads every value column
 /// of the table, and DuckDB decompresses whole vectors for the few matching rows (measured at 8.3M rows with HUGEINT
-/// sums: 3.9 s, against 0.1 s for the key columns alone). The table's keys among KEYS are read once into OLD (key
-/// columns only), which gives both counts without touching the table again (`updated` counts recomputed keys that
-/// were present, `deleted` present keys that left), and the rows of OLD's keys are deleted in one statement: on a
-/// DuckLake each statement that joins the table costs 15-20 ms even when nothing matches (measured on a PostgreSQL
-/// catalog).
-pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorder) -> Vec<Step> {
+/// sums: 3.9 s, against 0.1 s for the key columns alone). `updated` counts recomputed keys that were present and
+/// `deleted` present keys that left.
+///
+/// In a DuckDB database the deletes count them as they go: the delete of the keys that left is nearly free when none
+/// did, and joining NEW with the table's keys beforehand only to count them cost as much as the delete (measured at
+/// 10M events: 72 ms). In a DuckLake (`in_lake`) each statement that joins the table costs 15-20 ms even when nothing
+/// matches (measured on a PostgreSQL catalog), so the table's keys among KEYS are read once into OLD (key columns
+/// only), which gives both counts, and OLD's rows are deleted in one statement.
+pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorder, in_lake: bool) -> Vec<Step> {
     let mut steps = vec![Step::Run(format!("CREATE TEMP TABLE {KEYS} AS {discover}"))];
     steps.push(Step::Run(format!("CREATE TEMP TABLE {NEW} AS {restricted}")));
     steps.extend(checks(def, NEW, false));
-    // NEW's keys are among KEYS when the restriction works as it should; its keys are added so that a row of NEW can
-    // never sit beside an old row of its key.
-    let keys = column_list(&def.unique_key, None);
-    let all = format!("SELECT {keys} FROM {KEYS} UNION SELECT {keys} FROM {NEW}");
-    let present = of_keys(def, &all, &column_list(&def.unique_key, Some("t")));
-    steps.push(Step::Run(format!("CREATE TEMP TABLE {OLD} AS {present}")));
-    let recomputed = format!("EXISTS (SELECT 1 FROM {NEW} AS k WHERE {})", keys_equal(def, "k", "n"));
-    steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {OLD} AS n WHERE NOT {recomputed}")));
-    steps.push(Step::Count(Counter::Replaced, format!("SELECT count(*) FROM {OLD} AS n WHERE {recomputed}")));
     steps.extend(rec.start(NEW));
     steps.extend(rec.rows(&rows_of_keys(def, &format!("SELECT * FROM {KEYS}")), -1));
     steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));
-    steps.extend(delete_keys_of(def, &format!("SELECT * FROM {OLD}"), None));
+    let recomputed = format!("EXISTS (SELECT 1 FROM {NEW} AS k WHERE {})", keys_equal(def, "k", "n"));
+    let mut temps = vec![NEW, KEYS];
+    if in_lake {
+        // NEW's keys are among KEYS when the restriction works as it should; they are added so that a row of NEW can
+        // never sit beside an old row of its key.
+        let keys = column_list(&def.unique_key, None);
+        let all = format!("SELECT {keys} FROM {KEYS} UNION SELECT {keys} FROM {NEW}");
+        let present = of_keys(def, &all, &column_list(&def.unique_key, Some("t")));
+        steps.push(Step::Run(format!("CREATE TEMP TABLE {OLD} AS {present}")));
+        steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {OLD} AS n WHERE NOT {recomputed}")));
+        steps.push(Step::Count(Counter::Replaced, format!("SELECT count(*) FROM {OLD} AS n WHERE {recomputed}")));
+        steps.extend(delete_keys_of(def, &format!("SELECT * FROM {OLD}"), None));
+        temps.insert(0, OLD);
+    } else {
+        let gone = format!("SELECT * FROM {KEYS} AS n WHERE NOT {recomputed}");
+        steps.extend(delete_keys_of(def, &gone, Some(Counter::Deleted)));
+        steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW}"), Some(Counter::Replaced)));
+    }
     steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
-    for table in [OLD, NEW, KEYS] {
+    for table in temps {
         steps.push(Step::Run(format!("DROP TABLE {table}")));
     }
     steps.extend(rec.finish());

@@ -20,38 +20,32 @@ CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT "day" FROM "temp"
 -- step 4 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT "day", "n", "priced" FROM "temp"."main"."__incremental_folded" WHERE "n" > 0;
 
--- step 5 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_old" AS SELECT t."day" FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT "day" FROM "temp"."main"."__incremental_keys" UNION SELECT "day" FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."day" IS NULL)) AS n ON n."day" = t."day" UNION ALL SELECT t."day" FROM "shop"."main"."daily" AS t SEMI JOIN (SELECT * FROM (SELECT "day" FROM "temp"."main"."__incremental_keys" UNION SELECT "day" FROM "temp"."main"."__incremental_new") AS n WHERE n."day" IS NULL) AS n ON n."day" IS NOT DISTINCT FROM t."day" WHERE t."day" IS NULL;
+-- step 5 (delete)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" = t."day";
 
--- step 6 (count deleted)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day");
+-- step 6 (delete)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day")) AS n WHERE n."day" IS NULL) AS n WHERE (t."day" IS NULL) AND n."day" IS NOT DISTINCT FROM t."day";
 
--- step 7 (count replaced)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."day" IS NOT DISTINCT FROM n."day");
+-- step 7 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" = t."day";
 
--- step 8 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."day" = t."day";
+-- step 8 (delete replaced)
+DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."day" IS NULL) AS n WHERE (t."day" IS NULL) AND n."day" IS NOT DISTINCT FROM t."day";
 
--- step 9 (run)
-DELETE FROM "shop"."main"."daily" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."day" IS NULL) AS n WHERE (t."day" IS NULL) AND n."day" IS NOT DISTINCT FROM t."day";
-
--- step 10 (insert)
+-- step 9 (insert)
 INSERT INTO "shop"."main"."daily" ("day", "n", "priced") SELECT "day", "n", "priced" FROM "temp"."main"."__incremental_new";
 
--- step 11 (run)
-DROP TABLE "temp"."main"."__incremental_old";
-
--- step 12 (run)
+-- step 10 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 13 (run)
+-- step 11 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 14 (run)
+-- step 12 (run)
 DROP TABLE "temp"."main"."__incremental_delta";
 
--- step 15 (run)
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_folded";
 
--- step 16 (run)
+-- step 14 (run)
 DELETE FROM "shop"."_incremental"."changes of ""main"".""stg_orders"" for ""main"".""daily""";

@@ -14,35 +14,29 @@ CREATE TEMP TABLE "temp"."main"."__incremental_keys" AS SELECT DISTINCT customer
 -- step 2 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT customer_id, sum(amount) AS total FROM orders SEMI JOIN (SELECT "customer_id" AS "__incremental_k0" FROM "temp"."main"."__incremental_keys" WHERE NOT ("customer_id" IS NULL)) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" = customer_id GROUP BY customer_id) AS q UNION ALL SELECT * FROM (SELECT customer_id, sum(amount) AS total FROM orders SEMI JOIN (SELECT "customer_id" AS "__incremental_k0" FROM "temp"."main"."__incremental_keys" WHERE "customer_id" IS NULL) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" IS NOT DISTINCT FROM customer_id GROUP BY customer_id) AS q;
 
--- step 3 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_old" AS SELECT t."customer_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id" FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."customer_id" IS NULL)) AS n ON n."customer_id" = t."customer_id" UNION ALL SELECT t."customer_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id" FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL) AS n ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" WHERE t."customer_id" IS NULL;
+-- step 3 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id")) AS n WHERE n."customer_id" = t."customer_id";
 
--- step 4 (count deleted)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id");
+-- step 4 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id")) AS n WHERE n."customer_id" IS NULL) AS n WHERE (t."customer_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id";
 
--- step 5 (count replaced)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id");
+-- step 5 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id";
 
--- step 6 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" = t."customer_id";
+-- step 6 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL) AS n WHERE (t."customer_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id";
 
--- step 7 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" IS NULL) AS n WHERE (t."customer_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id";
-
--- step 8 (insert)
+-- step 7 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("customer_id", "total") SELECT "customer_id", "total" FROM "temp"."main"."__incremental_new";
 
--- step 9 (run)
-DROP TABLE "temp"."main"."__incremental_old";
-
--- step 10 (run)
+-- step 8 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 11 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 12 (run)
+-- step 10 (run)
 CREATE OR REPLACE TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" AS SELECT "customer_id", "amount" FROM "orders";
 
--- step 13 (run)
+-- step 11 (run)
 COMMENT ON TABLE "shop"."_incremental"."snapshot of orders for main.stg_orders" IS 'kept by the incremental extension for model stg_orders';

@@ -16,35 +16,29 @@ SELECT DISTINCT o.customer_id AS customer_id, p.product_id AS product_id FROM or
 -- step 2 (run)
 CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT o.customer_id, p.product_id, max(p.name) AS name FROM orders AS o JOIN shop.main.products AS p ON p.product_id = o.product_id AND p.active SEMI JOIN (SELECT "customer_id" AS "__incremental_k0", "product_id" AS "__incremental_k1" FROM "temp"."main"."__incremental_keys" WHERE NOT ("customer_id" IS NULL OR "product_id" IS NULL)) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" = o.customer_id AND "__incremental_k"."__incremental_k1" = p.product_id WHERE NOT o.is_deleted GROUP BY o.customer_id, p.product_id) AS q UNION ALL SELECT * FROM (SELECT o.customer_id, p.product_id, max(p.name) AS name FROM orders AS o JOIN shop.main.products AS p ON p.product_id = o.product_id AND p.active SEMI JOIN (SELECT "customer_id" AS "__incremental_k0", "product_id" AS "__incremental_k1" FROM "temp"."main"."__incremental_keys" WHERE "customer_id" IS NULL OR "product_id" IS NULL) AS "__incremental_k" ON "__incremental_k"."__incremental_k0" IS NOT DISTINCT FROM o.customer_id AND "__incremental_k"."__incremental_k1" IS NOT DISTINCT FROM p.product_id WHERE NOT o.is_deleted GROUP BY o.customer_id, p.product_id) AS q;
 
--- step 3 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_old" AS SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL)) AS n ON n."customer_id" = t."customer_id" AND n."product_id" = t."product_id" UNION ALL SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id" WHERE t."customer_id" IS NULL OR t."product_id" IS NULL;
+-- step 3 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 4 (count deleted)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
+-- step 4 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 5 (count replaced)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
+-- step 5 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 6 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+-- step 6 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 7 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
-
--- step 8 (insert)
+-- step 7 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("customer_id", "product_id", "name") SELECT "customer_id", "product_id", "name" FROM "temp"."main"."__incremental_new";
 
--- step 9 (run)
-DROP TABLE "temp"."main"."__incremental_old";
-
--- step 10 (run)
+-- step 8 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 11 (run)
+-- step 9 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 12 (source watermark)
+-- step 10 (source watermark)
 SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-10 12:00:00' AS TIMESTAMP)), CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "orders" WHERE "updated_at" > CAST('2024-03-10 12:00:00' AS TIMESTAMP)) AS s;
 
--- step 13 (source watermark)
+-- step 11 (source watermark)
 SELECT CAST(greatest(coalesce(max("updated_at"), CAST('2024-03-01 00:00:00' AS TIMESTAMP)), CAST('2024-03-01 00:00:00' AS TIMESTAMP)) AS VARCHAR) FROM (SELECT * FROM "shop"."main"."products" WHERE "updated_at" > CAST('2024-03-01 00:00:00' AS TIMESTAMP)) AS s;

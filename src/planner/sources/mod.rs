@@ -100,6 +100,8 @@ pub struct Cx<'a> {
     pub marks: &'a BTreeMap<String, String>,
     pub shapes: &'a Decision,
     pub feeds: &'a BTreeMap<String, FeedProbe>,
+    /// The model's table is in a DuckLake (`ModelState::target_in_lake`): the plan then reads it in fewer statements.
+    pub target_in_lake: bool,
 }
 
 pub fn describe(cx: &Cx, s: &Source) -> String {
