@@ -372,7 +372,7 @@ def main():
     if "throughput" in parts or "statements" in parts or "pool" in parts:
         with lakes.postgres_cluster() as pg:
             if "pool" in parts:
-                res["pool"] = [pool(pg, mode, n, sizes["tp_seconds"] // 2) for n in (1, 2, 4) for mode in ("hand", "work")]
+                res["pool"] = [pool(pg, mode, n, sizes["tp_seconds"]) for n in (1, 2, 4) for mode in ("hand", "work")]
                 save()
             if "throughput" in parts:
                 res["throughput"] = [throughput(pg, n, sizes["tp_seconds"], sizes["tp_rows"]) for n in (1, 2, 4)]

@@ -55,9 +55,7 @@ def setup(mode, meta, data, models):
     con.close()
 
 
-def append(con, n, worker, i):
-    """100 new rows in src<n>, with ids of this worker's own range."""
-    base = SOURCE_ROWS + (worker * 10_000_000) + i * BATCH
+def append(con, n, base):
     con.execute(f"INSERT INTO src{n} SELECT i, i % 100, 1 FROM range({base}, {base + BATCH}) r(i)")
 
 
@@ -65,7 +63,8 @@ def work(con, worker, deadline, workers, models):
     con.execute("USE lake")
     refreshed = calls = i = 0
     while time.time() < deadline:
-        append(con, (worker + i * workers) % models, worker, i)
+        # ids of this worker's own range: workers append to one source at once, and the feed needs no order
+        append(con, (worker + i * workers) % models, SOURCE_ROWS + worker * 10_000_000 + i * BATCH)
         i += 1
         calls += 1
         rows = con.execute(f"SELECT mode FROM incremental_work(max_seconds := 10, worker := 'w{worker}', "
@@ -86,7 +85,8 @@ def hand(con, meta, worker, deadline):
             time.sleep(0.05)
             continue
         n = int(name[1:])
-        append(con, n, worker, i)
+        # the lease holder is the only writer of the source, so new ids keep growing, as the watermark needs
+        append(con, n, con.execute(f"SELECT max(id) + 1 FROM src{n}").fetchone()[0])
         i += 1
         for _ in range(10):
             try:

@@ -88,9 +88,9 @@ fn definition_from_row(db: &str, r: &duckdb::Row<'_>) -> duckdb::Result<ModelDef
     Ok(def.relocate(db))
 }
 
-fn with_state(conn: &Connection, def: ModelDef) -> Result<Stored> {
-    let state = super::state::read(conn, &def.target)?;
-    Ok(Stored { def, state })
+fn with_states(conn: &Connection, defs: Vec<ModelDef>) -> Result<Vec<Stored>> {
+    let states = super::state::read_all(conn, &defs.iter().map(|d| &d.target).collect::<Vec<_>>())?;
+    Ok(defs.into_iter().zip(states).map(|(def, state)| Stored { def, state }).collect())
 }
 
 pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
@@ -102,7 +102,7 @@ pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
     let Some(def) = found.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some(with_state(conn, def)?))
+    Ok(with_states(conn, vec![def])?.pop())
 }
 
 /// Every model in every database with a catalog.
@@ -110,9 +110,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     let mut out = Vec::new();
     for db in databases(conn)? {
         let sql = format!("SELECT definition FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
-        for def in rows(conn, &sql, &[], |r| definition_from_row(&db, r))? {
-            out.push(with_state(conn, def)?);
-        }
+        out.extend(with_states(conn, rows(conn, &sql, &[], |r| definition_from_row(&db, r))?)?);
     }
     Ok(out)
 }

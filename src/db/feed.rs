@@ -34,7 +34,7 @@ impl Session<'_> {
             let lake = ident(&t.database);
             let current: i64 =
                 scalar(self.conn, &format!("SELECT id FROM {lake}.current_snapshot()"), &[])?.unwrap_or_default();
-            let row = lookup::lake_table_row(self.conn, &t.database, &t.schema, &t.table)?;
+            let row = t.lake.clone();
             let since = match marks.get(&s.relation).and_then(|m| m.parse::<i64>().ok()) {
                 None => FeedSince::NotRead,
                 Some(from) if from >= current => FeedSince::Untouched,

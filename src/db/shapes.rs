@@ -28,9 +28,7 @@ impl Session<'_> {
     /// is Unknown.
     fn identity(&self, relation: &str, search_path: &str, default_db: &str) -> Result<TableIdentity> {
         Ok(match self.resolve_relation(relation, search_path, default_db)? {
-            Some(Resolved { kind, database, schema, table, .. }) if kind == "ducklake" => {
-                self.lake_identity(&database, &schema, &table)
-            }
+            Some(Resolved { lake: Some(t), .. }) => TableIdentity::Lake { table_uuid: t.uuid },
             Some(Resolved { kind, oids: Some((database_oid, table_oid)), .. }) if kind != "view" => {
                 TableIdentity::Attached { instance: self.instance.to_string(), database_oid, table_oid }
             }
@@ -55,13 +53,5 @@ impl Session<'_> {
             }
         }
         Ok(None)
-    }
-
-    /// A DuckLake table's uuid; Unknown when it cannot be read from the lake's metadata catalog.
-    fn lake_identity(&self, db: &str, schema: &str, table: &str) -> TableIdentity {
-        match lookup::lake_table_row(self.conn, db, schema, table) {
-            Ok(Some(found)) => TableIdentity::Lake { table_uuid: found.uuid },
-            _ => TableIdentity::Unknown,
-        }
     }
 }

@@ -68,14 +68,18 @@ fn coordinator<'a>(s: &Session, pool: &'a Pool, leases: Option<&str>) -> Result<
         return Ok(Box::new(Leases::open(pool, dsn)?));
     }
     let mut dsn: Option<String> = None;
-    for db in catalog::databases(s.conn)? {
-        let (kind, path): (Option<String>, Option<String>) =
-            sql::rows(s.conn, "SELECT type, path FROM duckdb_databases() WHERE database_name = ?", &[&db], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .into_iter()
-            .next()
-            .unwrap_or((None, None));
+    // One transaction: with a DuckLake on the search_path each statement outside one starts a DuckLake transaction.
+    let attached = super::transaction(s.conn, || {
+        let mut out = Vec::new();
+        for db in catalog::databases(s.conn)? {
+            let sql = "SELECT type, path FROM duckdb_databases() WHERE database_name = ?";
+            let found = sql::rows(s.conn, sql, &[&db], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?;
+            out.push((db, found.into_iter().next().unwrap_or((None, None))));
+        }
+        Ok(out)
+    })?;
+    for (db, (kind, path)) in attached {
+        let path: Option<String> = path;
         match kind.as_deref() {
             Some("duckdb") | None => continue,
             Some("ducklake") => {}
