@@ -6,7 +6,7 @@ and the cost of one refresh after a small batch read through the DuckLake feed, 
 
 Runs with the py15 host (python duckdb 1.5.5 with the ducklake and postgres extension packages) and starts its own
 PostgreSQL 15 cluster (test/python/lakes.py). Writes bench/results/lake.json and the "DuckLake" section of
-docs/benchmarks.md (with --quick: build/bench/lake-quick.json and build/bench/lake-quick.md). About 20 minutes;
+docs/benchmarks.md (with --quick: build/bench/lake-quick.json and build/bench/lake-quick.md). About 25 minutes;
 --quick about 3.
 """
 import argparse

@@ -76,11 +76,15 @@ def work(con, worker, deadline, workers, models):
 def hand(con, meta, worker, deadline):
     con.execute("USE lake")
     attach_pg(con, meta)
-    refreshed = conflicts = i = 0
+    refreshed = conflicts = claim_errors = i = 0
     me = f"w{worker}"
     while time.time() < deadline:
         # fetchall: a postgres_query result left unread rolls its PostgreSQL transaction (and the claim) back
-        name = con.execute(f"SELECT * FROM postgres_query('pg', 'SELECT bench_claim(''{me}'')')").fetchall()[0][0]
+        try:
+            name = con.execute(f"SELECT * FROM postgres_query('pg', 'SELECT bench_claim(''{me}'')')").fetchall()[0][0]
+        except lakes.duckdb.Error:  # the scanner reads at REPEATABLE READ: a concurrent claim is a serialization failure
+            claim_errors += 1
+            continue
         if name is None:
             time.sleep(0.05)
             continue
@@ -103,7 +107,7 @@ def hand(con, meta, worker, deadline):
                 con.execute("ROLLBACK")
                 conflicts += 1
         con.execute(f"CALL postgres_execute('pg', 'SELECT bench_release(''{me}'', ''{name}'')')")
-    return {"refreshes": refreshed, "conflicts_retried": conflicts, "batches": i}
+    return {"refreshes": refreshed, "conflicts_retried": conflicts, "claim_errors": claim_errors, "batches": i}
 
 
 def wrong_models(con, mode, models):

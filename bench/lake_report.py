@@ -103,6 +103,11 @@ leases, refreshes it and returns. Counted: refreshes that wrote rows, summed ove
 {e7['refreshes']} refreshes in {e7['seconds']} s by hand with {e7['workers']} workers.
 
 {chr(10).join(lines)}
+
+Where the extension's time goes (one `incremental_work` call traced statement by statement on this workload, 1
+worker): about 550 ms, of which the refresh itself is about 200 ms (the hand-written one about 80 ms) and the rest
+two passes over the models (the second finds nothing due), each reading the definitions, every model's state table
+(a DuckLake read costs a round of catalog reads, about 11 ms per table) and each source's feed.
 """
 
 
