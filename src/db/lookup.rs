@@ -95,8 +95,9 @@ fn in_catalog(conn: &Connection, db: &str, schema: &str, table: &str) -> Result<
     Ok(found.into_iter().next())
 }
 
-/// A table's comment. A DuckLake keeps comments as tags in its metadata catalog, read there for the one table; a
-/// DuckDB database's catalog is in memory, so `duckdb_tables()` costs little there.
+/// A table's comment. A DuckLake keeps comments as tags in its metadata catalog, read there for the one table.
+/// Elsewhere DuckDB has no lookup of one table's comment but `duckdb_tables()`, which still computes the statistics
+/// of every attached lake's tables when one is attached.
 pub fn comment(conn: &Connection, r: &Resolved) -> Result<Option<String>> {
     if let Some(t) = &r.lake {
         let meta = metadata(&r.database);

@@ -73,13 +73,14 @@ fn coordinator<'a>(s: &Session, pool: &'a Pool, leases: Option<&str>) -> Result<
         let mut out = Vec::new();
         for db in catalog::databases(s.conn)? {
             let sql = "SELECT type, path FROM duckdb_databases() WHERE database_name = ?";
-            let found = sql::rows(s.conn, sql, &[&db], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?;
+            let found = sql::rows(s.conn, sql, &[&db], |r| {
+                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
             out.push((db, found.into_iter().next().unwrap_or((None, None))));
         }
         Ok(out)
     })?;
     for (db, (kind, path)) in attached {
-        let path: Option<String> = path;
         match kind.as_deref() {
             Some("duckdb") | None => continue,
             Some("ducklake") => {}
