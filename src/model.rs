@@ -153,7 +153,7 @@ pub fn kept_mark_for(target: &Target) -> String {
 pub const KEPT_MARK_PREFIX: &str = "kept by the incremental extension for model ";
 
 /// Where the model's table lives; the catalog lives in `database`.`_incremental`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Target {
     pub database: String,
     pub schema: String,

@@ -109,10 +109,15 @@ pub fn find(conn: &Connection, target: &Target) -> Result<Option<Stored>> {
 pub fn all(conn: &Connection) -> Result<Vec<Stored>> {
     let mut out = Vec::new();
     for db in databases(conn)? {
-        let sql = format!("SELECT definition FROM {} ORDER BY schema_name, table_name", table(&db, "models"));
-        out.extend(with_states(conn, rows(conn, &sql, &[], |r| definition_from_row(&db, r))?)?);
+        out.extend(all_in(conn, &db)?);
     }
     Ok(out)
+}
+
+/// Every model of one database with a catalog, `db` spelled as DuckDB does.
+pub fn all_in(conn: &Connection, db: &str) -> Result<Vec<Stored>> {
+    let sql = format!("SELECT definition FROM {} ORDER BY schema_name, table_name", table(db, "models"));
+    with_states(conn, rows(conn, &sql, &[], |r| definition_from_row(db, r))?)
 }
 
 /// Stores a new or redefined model; a redefinition keeps the state and sets why the table must be rebuilt.

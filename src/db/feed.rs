@@ -5,17 +5,14 @@
 use std::collections::BTreeMap;
 
 use super::lookup::{self, Resolved};
+use duckdb::Connection;
+
 use super::sql::{rows, scalar};
 use super::Session;
 use crate::error::Result;
 use crate::model::{FeedProbe, FeedSince, Kind, ModelDef};
-use crate::quote::{ident, literal};
-
-/// The entries of `ducklake_snapshot_changes.changes_made` (a comma-separated list of `kind:table id`, what
-/// `snapshots().changes` parses) that remove or rewrite a table's rows, and those that only add rows. A table created
-/// again gets a new id and uuid, which the source's recorded identity catches.
-const REWRITES: &[&str] = &["deleted_from_table", "inlined_delete", "altered_table", "dropped_table"];
-const INSERTS: &[&str] = &["inserted_into_table", "inlined_insert"];
+use crate::planner::snapshots::{self, Snapshot};
+use crate::quote::ident;
 
 impl Session<'_> {
     /// The DuckLake table a relation name resolves to, with the model's search_path; None for anything else.
@@ -60,36 +57,17 @@ impl Session<'_> {
     /// Snapshots up to `current` are committed and never change, so this agrees with the transaction's snapshot.
     /// `id` is the table's id in the lake, None when its metadata row could not be found.
     fn since(&self, lake: &str, id: Option<i64>, from: i64, current: i64) -> Result<FeedSince> {
-        let entries = |kinds: &[&str]| match id {
-            Some(id) => {
-                let items: Vec<String> = kinds.iter().map(|k| literal(&format!("{k}:{id}"))).collect();
-                format!("[{}]", items.join(", "))
-            }
-            None => "CAST([] AS VARCHAR[])".to_string(),
-        };
-        let meta = lookup::metadata(lake);
-        let touched = |kinds: &[&str]| {
-            format!(
-                "coalesce(bool_or(s.snapshot_id > ? AND list_has_any(string_split(c.changes_made, ','), {})), false)",
-                entries(kinds)
-            )
-        };
-        let sql = format!(
-            "SELECT coalesce(bool_or(s.snapshot_id = ?), false), coalesce(bool_or(s.snapshot_id = ? + 1), false), {}, {}
-             FROM {meta}.ducklake_snapshot s LEFT JOIN {meta}.ducklake_snapshot_changes c USING (snapshot_id)
-             WHERE s.snapshot_id >= ? AND s.snapshot_id <= ?",
-            touched(REWRITES),
-            touched(INSERTS)
-        );
-        let found = rows(self.conn, &sql, &[&from, &from, &from, &from, &from, &current], |r| {
-            Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
-        })?;
-        let (from_kept, next_kept, rewrites, inserts) = found.first().copied().unwrap_or((false, false, true, true));
-        Ok(match (from_kept, id, rewrites, inserts) {
-            (false, _, _, _) => FeedSince::Expired { from },
-            (true, None, _, _) | (true, _, true, _) => FeedSince::Changed { from, next_kept },
-            (true, _, false, true) => FeedSince::InsertsOnly { from, next_kept },
-            (true, _, false, false) => FeedSince::Untouched,
-        })
+        Ok(snapshots::since(&range(self.conn, lake, from, current)?, id, from, current))
     }
+}
+
+/// The lake's snapshots from `from` to `to`, both included, with what each changed.
+pub(super) fn range(conn: &Connection, lake: &str, from: i64, to: i64) -> Result<Vec<Snapshot>> {
+    let meta = lookup::metadata(lake);
+    let sql = format!(
+        "SELECT s.snapshot_id, c.changes_made
+         FROM {meta}.ducklake_snapshot s LEFT JOIN {meta}.ducklake_snapshot_changes c USING (snapshot_id)
+         WHERE s.snapshot_id >= ? AND s.snapshot_id <= ?"
+    );
+    rows(conn, &sql, &[&from, &to], |r| Ok(Snapshot::new(r.get(0)?, r.get::<_, Option<String>>(1)?.as_deref())))
 }

@@ -44,17 +44,23 @@ impl Session<'_> {
     /// Every model, and the graph of which reads which (a model reading its own table is not an edge).
     pub fn model_graph(&self) -> Result<(Vec<Stored>, Graph)> {
         let all = catalog::all(self.conn)?;
+        let graph = self.graph_of(&all)?;
+        Ok((all, graph))
+    }
+
+    /// The graph of which of `all` reads which.
+    pub fn graph_of(&self, all: &[Stored]) -> Result<Graph> {
         let default_db = self.default_database()?;
         let reads = (0..all.len())
             .map(|i| {
                 let def = &all[i].def;
-                reads(&def.bindable_query(), &def.search_path, &default_db, &all)
+                reads(&def.bindable_query(), &def.search_path, &default_db, all)
                     .into_iter()
                     .filter(|&j| j != i)
                     .collect()
             })
             .collect();
-        Ok((all, Graph { reads }))
+        Ok(Graph { reads })
     }
 
     /// The registered models a query reads that have not been built yet.

@@ -13,6 +13,7 @@ use crate::quote::ident;
 
 /// A relation found: the database's type (`duckdb`, `ducklake`, ...; `view` for a view), exact names, and for a
 /// table the oids DuckDB gives it in this process.
+#[derive(Clone)]
 pub struct Resolved {
     pub oids: Option<(i64, i64)>,
     /// A DuckLake table's row in the lake's metadata catalog.

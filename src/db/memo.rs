@@ -1,10 +1,12 @@
 //! What one load of the extension remembers between calls, so that asking again costs nothing: the attached
-//! databases whose catalog layout was found current, and the models a refresh found unchanged at a lake snapshot.
+//! databases whose catalog layout was found current, the models a refresh found unchanged at a lake snapshot, and
+//! each lake's models as last read.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use super::catalog::Run;
+use super::seen::LakeSeen;
 use crate::planner::unchanged::Seen;
 
 #[derive(Default)]
@@ -13,6 +15,8 @@ pub struct Memo {
     current: Mutex<HashSet<String>>,
     /// By model (its qualified name in lower case): where its last refresh found nothing to do, and what it said.
     unchanged: Mutex<HashMap<String, Unchanged>>,
+    /// By lake (`database_key`): what the last read of all its models saw (see `seen`).
+    lakes: Mutex<HashMap<String, LakeSeen>>,
 }
 
 /// A model's refresh that found nothing to do: where, and what it answered (its name as shown, and its run).
@@ -51,6 +55,17 @@ impl Memo {
                 Some(s) => u.insert(model.to_string(), s),
                 None => u.remove(model),
             };
+        }
+    }
+
+    /// What the last read saw of a lake, taken out: a read on another connection meanwhile reads for itself.
+    pub fn take_lake(&self, key: &str) -> Option<LakeSeen> {
+        self.lakes.lock().ok()?.remove(key)
+    }
+
+    pub fn put_lake(&self, key: String, seen: LakeSeen) {
+        if let Ok(mut l) = self.lakes.lock() {
+            l.insert(key, seen);
         }
     }
 }

@@ -13,6 +13,7 @@ mod migrate;
 mod pool;
 mod query;
 mod refresh;
+mod seen;
 mod shapes;
 mod sources;
 mod sql;
@@ -42,6 +43,8 @@ pub struct Session<'a> {
     memo: &'a memo::Memo,
     /// The search_path last set on the connection, and the database it makes current once asked.
     search_path: std::cell::RefCell<Option<(String, Option<String>)>>,
+    /// Relations found by name while `state` gathers a refresh's probes, which look up each source more than once.
+    found: std::cell::RefCell<Option<std::collections::HashMap<Target, Option<lookup::Resolved>>>>,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's. The setup runs in one transaction: with a
@@ -56,6 +59,7 @@ pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Re
             builtins: &pool.builtins,
             memo: &pool.memo,
             search_path: Default::default(),
+            found: Default::default(),
         };
         let outdated = transaction(conn, || {
             s.use_search_path(search_path)?;
@@ -228,6 +232,14 @@ impl Session<'_> {
 
     /// What the planner needs to know about the model's table; refuses a table the extension did not build.
     pub fn state(&self, stored: &Stored) -> Result<ModelState> {
+        // Nothing is created or dropped while the probes run, so a name found once stays found.
+        self.found.replace(Some(Default::default()));
+        let state = self.probe_state(stored);
+        self.found.replace(None);
+        state
+    }
+
+    fn probe_state(&self, stored: &Stored) -> Result<ModelState> {
         let def = &stored.def;
         let existing = self.relation(&def.target)?;
         if existing.is_some() && !owns(stored, existing.as_ref()) {

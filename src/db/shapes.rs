@@ -48,10 +48,22 @@ impl Session<'_> {
             return Ok(None);
         };
         for t in candidates {
-            if let Some(found) = lookup::find(self.conn, &t.database, &t.schema, &t.table)? {
+            if let Some(found) = self.find_relation(&t)? {
                 return Ok(Some(found));
             }
         }
         Ok(None)
+    }
+
+    /// `lookup::find`, remembered while `state` gathers probes.
+    fn find_relation(&self, t: &crate::model::Target) -> Result<Option<Resolved>> {
+        if let Some(known) = self.found.borrow().as_ref().and_then(|f| f.get(t)) {
+            return Ok(known.clone());
+        }
+        let found = lookup::find(self.conn, &t.database, &t.schema, &t.table)?;
+        if let Some(f) = self.found.borrow_mut().as_mut() {
+            f.insert(t.clone(), found.clone());
+        }
+        Ok(found)
     }
 }

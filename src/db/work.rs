@@ -13,8 +13,19 @@ use crate::coord::{Claim, Coordinator, Fence};
 use crate::error::{Error, Result};
 use crate::pipeline::Graph;
 
-/// How often a worker looks again at a model another worker holds.
+/// How soon a worker looks again after a pass left models to other workers, and after a pass that found nothing.
 const POLL: Duration = Duration::from_millis(100);
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// How a pass ended.
+#[derive(PartialEq)]
+enum Pass {
+    /// Every due model was tried.
+    Done,
+    /// What is left is held by other workers, or reads or is read by a model they hold: they take it on.
+    LeftToOthers,
+    OutOfTime,
+}
 
 /// What `incremental_work` was asked to do.
 #[derive(Debug, Clone)]
@@ -142,17 +153,11 @@ impl Worker<'_> {
         let mut out = Vec::new();
         let mut last_work = Instant::now();
         loop {
-            // One read transaction: on a DuckLake each statement outside one is a transaction of its own, with its
-            // own round of catalog reads.
-            let (all, graph, fresh) = super::transaction(self.s.conn, || {
-                let (all, graph) = self.s.model_graph()?;
-                let fresh = self.s.freshness(&all, &graph)?;
-                Ok((all, graph, fresh))
-            })?;
+            let (all, graph, fresh) = self.s.models_fresh()?;
             let order = graph.order().map_err(|cycle| cycle_error(&all, &cycle))?;
             let before = out.len();
-            let finished = self.pass(&all, &graph, &fresh, &order, deadline, &mut out)?;
-            if !finished {
+            let ended = self.pass(&all, &graph, &fresh, &order, deadline, &mut out)?;
+            if ended == Pass::OutOfTime {
                 break;
             }
             if out[before..].iter().any(|d| did_work(&d.run)) {
@@ -164,12 +169,14 @@ impl Worker<'_> {
             if waited >= idle || now >= deadline {
                 break;
             }
-            std::thread::sleep((idle - waited).min(deadline - now).min(Duration::from_millis(500)));
+            let poll = if ended == Pass::LeftToOthers { POLL } else { IDLE_POLL };
+            std::thread::sleep((idle - waited).min(deadline - now).min(poll));
         }
         Ok(out)
     }
 
-    /// Tries every due model once, each after the models it reads; false when the time ran out first.
+    /// Tries every due model once, each after the models it reads. A model another worker holds is not waited for:
+    /// its holder refreshes it, and the models it makes due, while this worker goes on with others.
     fn pass(
         &self,
         all: &[Stored],
@@ -178,7 +185,7 @@ impl Worker<'_> {
         order: &[usize],
         deadline: Instant,
         out: &mut Vec<Done>,
-    ) -> Result<bool> {
+    ) -> Result<Pass> {
         // Due as `incremental_models()` says (see `planner::freshness`): a model whose sources are all DuckLake feeds
         // is taken only when one of them changed and its target_lag is near; others are tried, and their refresh's
         // probe decides. A model that reads one this pass changed can be due in this pass too (`readers_due`).
@@ -192,7 +199,7 @@ impl Worker<'_> {
                     continue;
                 }
                 if Instant::now() >= deadline {
-                    return Ok(false);
+                    return Ok(Pass::OutOfTime);
                 }
                 let reads = &graph.reads[i];
                 if let Some(&j) = reads.iter().find(|&&j| step[j] == Step::NotRefreshed) {
@@ -225,13 +232,10 @@ impl Worker<'_> {
                 }
             }
             if !pending {
-                return Ok(true);
+                return Ok(Pass::Done);
             }
             if !progressed {
-                if Instant::now() >= deadline {
-                    return Ok(false);
-                }
-                std::thread::sleep(POLL.min(deadline - Instant::now()));
+                return Ok(Pass::LeftToOthers);
             }
         }
     }

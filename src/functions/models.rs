@@ -65,15 +65,15 @@ impl SqlFunction for Models {
     fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, search_path, |s| {
             let (mut rows, mut kept) = (Vec::new(), std::collections::BTreeMap::new());
-            let (all, graph) = s.model_graph()?;
-            let fresh = s.freshness(&all, &graph)?;
+            let (all, _, fresh) = s.models_fresh()?;
             for (m, f) in all.into_iter().zip(fresh) {
                 // A log or copy gone since the last refresh makes the next one a rebuild, as the planner decides.
                 let db = m.def.target.database.clone();
                 if !kept.contains_key(&db) {
                     kept.insert(db.clone(), catalog::kept_tables(s.conn, &db)?);
                 }
-                let state = ModelState { kept_tables: kept[&db].clone(), ..ModelState::default() };
+                let state =
+                    ModelState { kept_tables: kept[&db].clone(), feeds: f.feeds.clone(), ..ModelState::default() };
                 let st = &m.state;
                 let pending =
                     st.rebuild_reason.clone().or_else(|| st.built.then(|| planner::lost(&m.def, &state)).flatten());

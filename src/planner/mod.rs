@@ -8,6 +8,7 @@ mod rebuild;
 mod render;
 mod running;
 mod shapes;
+pub mod snapshots;
 pub mod sources;
 pub mod unchanged;
 mod values;
