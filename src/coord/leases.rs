@@ -3,6 +3,7 @@
 //! free or expired row with `FOR UPDATE SKIP LOCKED`), so two workers never both win; a holder that dies loses its
 //! claim when the time to live runs out.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use duckdb::Connection;
@@ -14,7 +15,7 @@ use crate::quote::{ident, literal};
 
 const TABLE: &str = "incremental_leases";
 
-/// Created if missing, and the functions replaced, by every worker before its first claim; the advisory lock keeps
+/// Created if missing, and the functions replaced, by the first worker of each load of the extension; the advisory lock keeps
 /// workers starting together from racing on PostgreSQL's catalog (`CREATE ... IF NOT EXISTS` alone does not).
 const SETUP: &str = r#"
 SELECT pg_advisory_xact_lock(7230416);
@@ -84,11 +85,19 @@ impl<'a> Leases<'a> {
         let leases = Leases { pool, alias };
         let attach = format!("ATTACH IF NOT EXISTS {} AS {} (TYPE postgres)", literal(dsn), ident(&leases.alias));
         pool.with(|conn| run(conn, &attach)).map_err(unreachable)?;
+        // Once per load of the extension: the setup takes PostgreSQL's catalog locks, under a lock of its own.
+        let done = format!("leases\u{0}{dsn}");
+        if pool.memo.is_current(&done) {
+            return Ok(leases);
+        }
         let setup = format!("CALL postgres_execute({}, {})", literal(&leases.alias), literal(SETUP));
         let mut tries = 0;
         loop {
             match pool.with(|conn| run(conn, &setup)) {
-                Ok(()) => return Ok(leases),
+                Ok(()) => {
+                    pool.memo.set_current(done);
+                    return Ok(leases);
+                }
                 Err(e) if raced(&e) && tries < 5 => tries += 1,
                 Err(e) => return Err(unreachable(e)),
             }
@@ -188,5 +197,10 @@ impl Coordinator for Leases<'_> {
             "SELECT model, holder, incremental_us(since) AS since_us, incremental_us(expires) AS expires_us FROM {TABLE} WHERE holder IS NOT NULL AND expires >= now()"
         );
         self.query(&sql, |r| Ok((r.get(0)?, Holder { owner: r.get(1)?, since_us: r.get(2)?, expires_us: r.get(3)? })))
+    }
+
+    fn last_done(&self) -> Result<HashMap<String, i64>> {
+        let sql = format!("SELECT model, incremental_us(last_done) FROM {TABLE} WHERE last_done IS NOT NULL");
+        Ok(self.query(&sql, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
     }
 }

@@ -14,6 +14,12 @@ fn claims() -> &'static Mutex<HashMap<(String, String), Holder>> {
     CLAIMS.get_or_init(Mutex::default)
 }
 
+/// When each model's last refresh under a claim finished, by (database instance, model).
+fn done() -> &'static Mutex<HashMap<(String, String), i64>> {
+    static DONE: OnceLock<Mutex<HashMap<(String, String), i64>>> = OnceLock::new();
+    DONE.get_or_init(Mutex::default)
+}
+
 fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
@@ -60,11 +66,17 @@ impl Coordinator for Local {
         }
     }
 
-    fn release(&self, model: &str, owner: &str, _done: bool) -> Result<bool> {
+    fn release(&self, model: &str, owner: &str, finished: bool) -> Result<bool> {
         let mut all = claims().lock().map_err(|_| Error::Closed)?;
         let key = self.key(model);
         if all.get(&key).is_some_and(|h| h.owner == owner) {
             all.remove(&key);
+            if finished {
+                let mut done = done().lock().map_err(|_| Error::Closed)?;
+                // Strictly later than the value before, so two releases in one microsecond still differ.
+                let last = done.get(&key).copied().unwrap_or(0);
+                done.insert(key, now_us().max(last + 1));
+            }
             return Ok(true);
         }
         Ok(false)
@@ -82,6 +94,15 @@ impl Coordinator for Local {
             .iter()
             .filter(|((instance, _), h)| *instance == self.instance && h.expires_us >= now)
             .map(|((_, model), h)| (model.clone(), h.clone()))
+            .collect())
+    }
+
+    fn last_done(&self) -> Result<HashMap<String, i64>> {
+        let done = done().lock().map_err(|_| Error::Closed)?;
+        Ok(done
+            .iter()
+            .filter(|((instance, _), _)| *instance == self.instance)
+            .map(|((_, model), at)| (model.clone(), *at))
             .collect())
     }
 }
@@ -103,9 +124,16 @@ mod tests {
         assert!(!c.release("m", "w2", true).unwrap());
         assert!(!c.renew("m", "w2", ttl).unwrap());
         assert!(c.renew("m", "w1", ttl).unwrap());
+        assert!(c.last_done().unwrap().is_empty());
         assert!(c.release("m", "w1", true).unwrap());
+        let first = c.last_done().unwrap()["m"];
         assert_eq!(c.holder("m").unwrap(), None);
         assert_eq!(c.claim("m", "w2", ttl).unwrap(), Claim::Won);
+        assert!(c.release("m", "w2", true).unwrap());
+        assert!(c.last_done().unwrap()["m"] > first);
+        assert_eq!(c.claim("m", "w2", ttl).unwrap(), Claim::Won);
+        assert!(c.release("m", "w2", false).unwrap());
+        assert!(c.last_done().unwrap()["m"] > first);
         // Another database instance in the same process has claims of its own.
         assert_eq!(Local::new("test-instance-b").claim("m", "w1", ttl).unwrap(), Claim::Won);
     }

@@ -3,6 +3,7 @@
 pub mod leases;
 pub mod local;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,9 @@ pub trait Coordinator: Send + Sync {
     fn holder(&self, model: &str) -> Result<Option<Holder>>;
     /// Every model held now, with its holder.
     fn held(&self) -> Result<Vec<(String, Holder)>>;
+    /// When each model's last refresh under a claim finished (a release with `done`), as the coordinator's clock
+    /// reads it: a value that changed since a worker looked says another worker refreshed the model meanwhile.
+    fn last_done(&self) -> Result<HashMap<String, i64>>;
 }
 
 /// Asked just before a refresh commits: the reason it must not (the claim it runs under was lost), or nothing.

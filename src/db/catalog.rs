@@ -69,6 +69,35 @@ pub fn databases(conn: &Connection) -> Result<Vec<String>> {
     super::lookup::databases_with(conn, SCHEMA, "models")
 }
 
+/// An attached database as `duckdb_databases()` lists it, and whether it holds a model catalog.
+pub struct Attached {
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub catalog: bool,
+}
+
+/// Every attached database, with whether it holds a model catalog. For a DuckLake its catalog schema tells: the
+/// lake's tables are looked up where its models are read (`seen`). Elsewhere a database with the schema is asked
+/// for the table too, and only then: `duckdb_columns()` lists every column of every attached lake.
+pub fn attached(conn: &Connection) -> Result<Vec<Attached>> {
+    let mut found = rows(
+        conn,
+        "SELECT d.database_name, d.type, coalesce(d.path, ''), EXISTS (SELECT 1 FROM duckdb_schemas() s
+           WHERE s.database_name = d.database_name AND s.schema_name = ?)
+         FROM duckdb_databases() d WHERE NOT d.internal ORDER BY 1",
+        &[&SCHEMA],
+        |r| Ok(Attached { name: r.get(0)?, kind: r.get(1)?, path: r.get(2)?, catalog: r.get(3)? }),
+    )?;
+    if found.iter().any(|a| a.catalog && a.kind != "ducklake") {
+        let with_table = databases(conn)?;
+        for a in found.iter_mut().filter(|a| a.kind != "ducklake") {
+            a.catalog &= with_table.contains(&a.name);
+        }
+    }
+    Ok(found)
+}
+
 /// The database's name as DuckDB spells it, when it holds a catalog.
 fn catalog_database(conn: &Connection, db: &str) -> Result<Option<String>> {
     super::sql::scalar(

@@ -11,7 +11,8 @@ use crate::planner::unchanged::Seen;
 
 #[derive(Default)]
 pub struct Memo {
-    /// Attached databases (by name, type and path) whose catalog needs no upgrade.
+    /// Attached databases (by name, type and path) whose catalog needs no upgrade, and leases databases (by
+    /// connection string) whose lease table and functions were set up.
     current: Mutex<HashSet<String>>,
     /// By model (its qualified name in lower case): where its last refresh found nothing to do, and what it said.
     unchanged: Mutex<HashMap<String, Unchanged>>,

@@ -61,31 +61,17 @@ impl Session<'_> {
     /// Every model of every database with a catalog, as `catalog::all` reads them; a DuckLake's are taken from the
     /// memo where the snapshots since it was read leave them alone. Call in a read-only transaction.
     pub fn all_models(&self) -> Result<(Vec<Stored>, Lakes)> {
-        let attached = rows(
-            self.conn,
-            "SELECT d.database_name, d.type, coalesce(d.path, ''), EXISTS (SELECT 1 FROM duckdb_schemas() s
-               WHERE s.database_name = d.database_name AND s.schema_name = ?)
-             FROM duckdb_databases() d WHERE NOT d.internal ORDER BY 1",
-            &[&catalog::SCHEMA],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?)),
-        )?;
-        // Whether a database other than a lake holds the catalog's table is asked only where its schema exists.
-        let plain = if attached.iter().any(|(_, kind, _, has)| *has && kind != "ducklake") {
-            catalog::databases(self.conn)?
-        } else {
-            Vec::new()
-        };
         let (mut all, mut lakes) = (Vec::new(), Lakes::default());
-        for (db, kind, path, has) in attached {
-            if kind == "ducklake" {
-                let key = database_key(&db, &kind, &path);
-                let seen = read(self.conn, &db, self.memo.take_lake(&key))?;
-                if has {
+        for a in catalog::attached(self.conn)? {
+            if a.kind == "ducklake" {
+                let key = database_key(&a.name, &a.kind, &a.path);
+                let seen = read(self.conn, &a.name, self.memo.take_lake(&key))?;
+                if a.catalog {
                     all.extend(seen.models.iter().cloned());
                 }
-                lakes.seen.push((key, db, seen));
-            } else if plain.contains(&db) {
-                all.extend(catalog::all_in(self.conn, &db)?);
+                lakes.seen.push((key, a.name, seen));
+            } else if a.catalog {
+                all.extend(catalog::all_in(self.conn, &a.name)?);
             }
         }
         Ok((all, lakes))

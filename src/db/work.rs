@@ -1,12 +1,13 @@
 //! One worker's loop: claim a due model (each after the models it reads), refresh it under a renewed claim, release
 //! it, and go on until nothing is due or the time is up.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::catalog::{self, Run, Stored};
-use super::{cycle_error, session, sql, Pool, Session, Settings};
+use super::{cycle_error, session, Pool, Session, Settings};
 use crate::coord::leases::Leases;
 use crate::coord::local::Local;
 use crate::coord::{Claim, Coordinator, Fence};
@@ -80,31 +81,22 @@ fn coordinator<'a>(s: &Session, pool: &'a Pool, leases: Option<&str>) -> Result<
     }
     let mut dsn: Option<String> = None;
     // One transaction: with a DuckLake on the search_path each statement outside one starts a DuckLake transaction.
-    let attached = super::transaction(s.conn, || {
-        let mut out = Vec::new();
-        for db in catalog::databases(s.conn)? {
-            let sql = "SELECT type, path FROM duckdb_databases() WHERE database_name = ?";
-            let found = sql::rows(s.conn, sql, &[&db], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
-            })?;
-            out.push((db, found.into_iter().next().unwrap_or((None, None))));
+    let attached = super::transaction(s.conn, || catalog::attached(s.conn))?;
+    for a in attached.into_iter().filter(|a| a.catalog) {
+        let db = &a.name;
+        match a.kind.as_str() {
+            "duckdb" => continue,
+            "ducklake" => {}
+            other => return Err(no_leases(db, &format!("a {other} database"))),
         }
-        Ok(out)
-    })?;
-    for (db, (kind, path)) in attached {
-        match kind.as_deref() {
-            Some("duckdb") | None => continue,
-            Some("ducklake") => {}
-            Some(other) => return Err(no_leases(&db, &format!("a {other} database"))),
-        }
-        let found = path.as_deref().and_then(|p| p.strip_prefix("postgres:")).filter(|p| !p.trim().is_empty());
+        let found = a.path.strip_prefix("postgres:").filter(|p| !p.trim().is_empty());
         match (found, &dsn) {
             (None, _) => {
-                return Err(no_leases(&db, "a DuckLake whose PostgreSQL catalog cannot be read back from its ATTACH"))
+                return Err(no_leases(db, "a DuckLake whose PostgreSQL catalog cannot be read back from its ATTACH"))
             }
             (Some(d), Some(seen)) if d != seen => {
                 return Err(no_leases(
-                    &db,
+                    db,
                     "a DuckLake whose catalog is another PostgreSQL database than the other lakes'",
                 ))
             }
@@ -121,6 +113,16 @@ fn no_leases(db: &str, what: &str) -> Error {
     Error::usage(format!(
         "incremental_work: database {db} holds models and is {what}, so workers in other processes cannot be kept from refreshing the same model; pass leases := '<PostgreSQL connection string>' to keep the claims in a PostgreSQL database every worker reaches"
     ))
+}
+
+/// What a pass works from: the models, which reads which, their freshness, and the coordinator's `last_done`, all
+/// read before it.
+#[derive(Clone, Copy)]
+struct Read<'r> {
+    all: &'r [Stored],
+    graph: &'r Graph,
+    fresh: &'r [super::Fresh],
+    done: &'r HashMap<String, i64>,
 }
 
 /// Where a model stands in the current pass.
@@ -153,10 +155,13 @@ impl Worker<'_> {
         let mut out = Vec::new();
         let mut last_work = Instant::now();
         loop {
+            // Read before the models: a refresh another worker finishes after this read changes what it says.
+            let done = self.coord.last_done()?;
             let (all, graph, fresh) = self.s.models_fresh()?;
             let order = graph.order().map_err(|cycle| cycle_error(&all, &cycle))?;
             let before = out.len();
-            let ended = self.pass(&all, &graph, &fresh, &order, deadline, &mut out)?;
+            let ended =
+                self.pass(&Read { all: &all, graph: &graph, fresh: &fresh, done: &done }, &order, deadline, &mut out)?;
             if ended == Pass::OutOfTime {
                 break;
             }
@@ -177,15 +182,8 @@ impl Worker<'_> {
 
     /// Tries every due model once, each after the models it reads. A model another worker holds is not waited for:
     /// its holder refreshes it, and the models it makes due, while this worker goes on with others.
-    fn pass(
-        &self,
-        all: &[Stored],
-        graph: &Graph,
-        fresh: &[super::Fresh],
-        order: &[usize],
-        deadline: Instant,
-        out: &mut Vec<Done>,
-    ) -> Result<Pass> {
+    fn pass(&self, read: &Read, order: &[usize], deadline: Instant, out: &mut Vec<Done>) -> Result<Pass> {
+        let Read { all, graph, fresh, done } = *read;
         // Due as `incremental_models()` says (see `planner::freshness`): a model whose sources are all DuckLake feeds
         // is taken only when one of them changed and its target_lag is near; others are tried, and their refresh's
         // probe decides. A model that reads one this pass changed can be due in this pass too (`readers_due`).
@@ -218,7 +216,15 @@ impl Worker<'_> {
                     continue;
                 }
                 let sent = Instant::now();
-                match self.coord.claim(&lease_key(&all[i]), &self.owner, self.ttl())? {
+                let key = lease_key(&all[i]);
+                match self.coord.claim(&key, &self.owner, self.ttl())? {
+                    // Refreshed by another worker since this pass read the models: what made it due may be gone,
+                    // and the next pass reads again.
+                    Claim::Won if self.coord.last_done()?.get(&key) != done.get(&key) => {
+                        let _ = self.coord.release(&key, &self.owner, false);
+                        step[i] = Step::Refreshed;
+                        progressed = true;
+                    }
                     Claim::Won => {
                         let done = self.refresh_claimed(&all[i], sent);
                         step[i] = if done.run.mode == "failed" { Step::NotRefreshed } else { Step::Refreshed };
