@@ -28,10 +28,13 @@ pub struct LakeSeen {
     /// Live tables (with their id) and views (without), by lower-case schema and name.
     names: HashMap<(String, String), Named>,
     models: Vec<Stored>,
-    /// What the snapshots after a mark up to `snapshot` did to a table, by table id and mark.
+    /// What the snapshots after a mark up to `snapshot` did to a table, by table id and mark. `used` holds what
+    /// this read asked; only that is kept for the next, so marks left behind by later refreshes are forgotten.
     feeds: HashMap<(i64, i64), FeedSince>,
-    /// Commit times of snapshots, in microseconds since the epoch.
+    used: HashMap<(i64, i64), FeedSince>,
+    /// Commit times of snapshots, in microseconds since the epoch, kept as `used` is.
     times: HashMap<i64, Option<i64>>,
+    times_used: HashMap<i64, Option<i64>>,
 }
 
 #[derive(Clone)]
@@ -79,7 +82,9 @@ impl Session<'_> {
 
     /// Keeps what a read saw of each lake for the next.
     pub fn remember(&self, lakes: Lakes) {
-        for (key, _, seen) in lakes.seen {
+        for (key, _, mut seen) in lakes.seen {
+            seen.feeds = std::mem::take(&mut seen.used);
+            seen.times = std::mem::take(&mut seen.times_used);
             self.memo.put_lake(key, seen);
         }
     }
@@ -136,11 +141,11 @@ impl Session<'_> {
         let Some((_, seen)) = lakes.get_mut(lake) else {
             return scalar(self.conn, &sql, &[&snapshot]);
         };
-        if let Some(t) = seen.times.get(&snapshot) {
-            return Ok(*t);
-        }
-        let t = scalar(self.conn, &sql, &[&snapshot])?;
-        seen.times.insert(snapshot, t);
+        let t = match seen.times.get(&snapshot) {
+            Some(t) => *t,
+            None => scalar(self.conn, &sql, &[&snapshot])?,
+        };
+        seen.times_used.insert(snapshot, t);
         Ok(t)
     }
 }
@@ -150,11 +155,11 @@ impl LakeSeen {
         if from >= self.snapshot {
             return Ok(FeedSince::Untouched);
         }
-        if let Some(known) = self.feeds.get(&(id, from)) {
-            return Ok(known.clone());
-        }
-        let since = snapshots::since(&feed::range(conn, lake, from, self.snapshot)?, Some(id), from, self.snapshot);
-        self.feeds.insert((id, from), since.clone());
+        let since = match self.feeds.get(&(id, from)).or_else(|| self.used.get(&(id, from))) {
+            Some(known) => known.clone(),
+            None => snapshots::since(&feed::range(conn, lake, from, self.snapshot)?, Some(id), from, self.snapshot),
+        };
+        self.used.insert((id, from), since.clone());
         Ok(since)
     }
 
@@ -223,5 +228,5 @@ fn fresh(
     let names: HashMap<_, _> = found.into_iter().map(|n| (name_key(&n.schema, &n.name), n)).collect();
     let has_catalog = names.contains_key(&name_key(catalog::SCHEMA, "models"));
     let models = if has_catalog { catalog::all_in(conn, db)? } else { Vec::new() };
-    Ok(LakeSeen { snapshot, names, models, feeds, times })
+    Ok(LakeSeen { snapshot, names, models, feeds, used: HashMap::new(), times, times_used: HashMap::new() })
 }
