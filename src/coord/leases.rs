@@ -15,8 +15,9 @@ use crate::quote::{ident, literal};
 
 const TABLE: &str = "incremental_leases";
 
-/// Created if missing, and the functions replaced, by the first worker of each load of the extension; the advisory lock keeps
-/// workers starting together from racing on PostgreSQL's catalog (`CREATE ... IF NOT EXISTS` alone does not).
+/// Created if missing, and the functions replaced, by the first worker of each load of the extension; the advisory
+/// lock keeps workers starting together from racing on PostgreSQL's catalog (`CREATE ... IF NOT EXISTS` alone does
+/// not).
 const SETUP: &str = r#"
 SELECT pg_advisory_xact_lock(7230416);
 CREATE TABLE IF NOT EXISTS incremental_leases (model text PRIMARY KEY, holder text, since timestamptz,

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::lookup::{self, Resolved};
 use duckdb::Connection;
 
+use super::lookup::{self, Resolved};
 use super::sql::{rows, scalar};
 use super::Session;
 use crate::error::Result;
