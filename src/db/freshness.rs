@@ -55,7 +55,7 @@ impl Session<'_> {
                 _ => m.state.last_refresh_us,
             };
             needs.push(oldest.map(|(mark, _)| mark));
-            probes.push(feeds.clone());
+            probes.push(feeds);
             facts.push(Facts { built: m.state.built, pending, data_us, target_lag: def.target_lag.clone() });
         }
         let mut readers = vec![Vec::new(); all.len()];
