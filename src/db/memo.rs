@@ -64,6 +64,15 @@ impl Memo {
         self.lakes.lock().ok()?.remove(key)
     }
 
+    /// Runs `f` on what the last read saw of a lake, if that is kept.
+    pub fn with_lake<R>(&self, key: &str, f: impl FnOnce(&mut LakeSeen) -> R) -> Option<R> {
+        self.lakes.lock().ok()?.get_mut(key).map(f)
+    }
+
+    pub fn knows_lakes(&self) -> bool {
+        self.lakes.lock().is_ok_and(|l| !l.is_empty())
+    }
+
     pub fn put_lake(&self, key: String, seen: LakeSeen) {
         if let Ok(mut l) = self.lakes.lock() {
             l.insert(key, seen);

@@ -65,6 +65,15 @@ pub fn retrying<T>(conn: &duckdb::Connection, mut f: impl FnMut() -> Result<T>) 
     }
 }
 
+/// What one refresh's transaction did: the model's name as shown, its run, where it found nothing to do (when the
+/// lake's snapshot alone can answer the next time), and the state it wrote.
+struct Refreshed {
+    name: String,
+    run: Run,
+    unchanged: Option<Seen>,
+    wrote: Option<State>,
+}
+
 impl Session<'_> {
     /// Refreshes one model in its own transaction; a failure is rolled back and written to its history.
     pub fn refresh_model(
@@ -82,16 +91,23 @@ impl Session<'_> {
             return Ok(done);
         }
         let outcome = retrying(self.conn, || {
-            let stored = self.find(&target)?.ok_or_else(|| self.missing(name, &target))?;
+            let (stored, at) = match self.seen_model(&target)? {
+                Some((stored, at)) => (stored, Some(at)),
+                None => (self.find(&target)?.ok_or_else(|| self.missing(name, &target))?, None),
+            };
             let done = self.refresh(stored, full_refresh, settings, started)?;
             match settings.fence.lost() {
-                Some(detail) => Err(Error::RefreshFailed { model: done.0, detail }),
-                None => Ok(done),
+                Some(detail) => Err(Error::RefreshFailed { model: done.name, detail }),
+                None => Ok((done, at)),
             }
         });
         match outcome {
-            Ok((name, run, seen)) => {
-                let remembered = seen.map(|seen| Unchanged { seen, name: name.clone(), run: run.clone() });
+            Ok((Refreshed { name, run, unchanged, wrote }, at)) => {
+                if let (Some(at), Some(state)) = (at, wrote) {
+                    // Only kept for the next read, which reads the state itself when this is missing.
+                    let _ = self.wrote_state(&target, at, &state);
+                }
+                let remembered = unchanged.map(|seen| Unchanged { seen, name: name.clone(), run: run.clone() });
                 self.memo.set_unchanged(&key, remembered);
                 Ok((name, run))
             }
@@ -213,7 +229,7 @@ impl Session<'_> {
         full_refresh: bool,
         settings: &Settings,
         started: (Instant, i64),
-    ) -> Result<(String, Run, Option<Seen>)> {
+    ) -> Result<Refreshed> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
         let state = self.state(&stored)?;
         self.use_search_path(&stored.def.search_path)?;
@@ -249,14 +265,14 @@ impl Session<'_> {
         // A no-op writes nothing: shapes that changed without changing a row are seen again at the next refresh.
         let noop = outcome.mode == planner::Mode::Noop && state.source_shapes == state.recorded_shapes;
         catalog::save_refresh(self.conn, &stored.def.target, &after, &run, noop)?;
-        let seen = match unchanged::rememberable(&stored.def, &state) {
+        let unchanged = match unchanged::rememberable(&stored.def, &state) {
             Some((lake, snapshot)) if noop && stored.state.status == "ok" => {
                 let path = self.lake_snapshot(&lake)?.0;
                 Some(Seen { lake, path, snapshot, vars: settings.vars.clone() })
             }
             _ => None,
         };
-        Ok((stored.def.name(), run, seen))
+        Ok(Refreshed { name: stored.def.name(), run, unchanged, wrote: (!noop).then_some(after) })
     }
 
     /// Checks a definition made before the models it reads were built, now that its query binds.

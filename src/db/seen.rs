@@ -4,8 +4,10 @@
 //! new read re-reads only the states those snapshots wrote: on a PostgreSQL catalog each state table read costs
 //! about 7 ms, and a worker reads every model's state before each pass.
 //!
-//! Only read-only transactions of pool connections use it: what a transaction wrote and has not committed is in no
-//! snapshot, so a cache read there could miss it.
+//! Only read-only transactions of pool connections use it, and a refresh's transaction before it writes anything:
+//! what a transaction wrote and has not committed is in no snapshot, so a cache read after a write could miss it.
+//! A refresh that committed leaves the state it wrote: the next read takes it when its commit is the only one since
+//! that wrote the state table.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,9 +17,10 @@ use super::catalog::{self, Stored};
 use super::lookup::metadata;
 use super::memo::database_key;
 use super::sql::{rows, scalar};
+use super::state::State;
 use super::{feed, state, Session};
 use crate::error::Result;
-use crate::model::{FeedProbe, FeedSince, Kind, ModelDef};
+use crate::model::{FeedProbe, FeedSince, Kind, ModelDef, Target};
 use crate::names;
 use crate::planner::snapshots;
 use crate::quote::ident;
@@ -35,6 +38,9 @@ pub struct LakeSeen {
     /// Commit times of snapshots, in microseconds since the epoch, kept as `used` is.
     times: HashMap<i64, Option<i64>>,
     times_used: HashMap<i64, Option<i64>>,
+    /// States this process's refreshes committed since, by state table id, with the snapshot each one's transaction
+    /// read (its commit came after it).
+    written: HashMap<i64, (i64, State)>,
 }
 
 #[derive(Clone)]
@@ -134,6 +140,65 @@ impl Session<'_> {
         Ok(out)
     }
 
+    /// The model at `target` as the last read of its lake saw it, with the snapshot this transaction reads, when the
+    /// snapshots since wrote neither the models table nor the model's state and changed no name. Call it first in a
+    /// transaction: its first read of the lake fixes the snapshot the transaction reads.
+    pub(super) fn seen_model(&self, target: &Target) -> Result<Option<(Stored, i64)>> {
+        let Some(key) = self.lake_key(&target.database)? else {
+            return Ok(None);
+        };
+        let wanted = target.sql_name().to_lowercase();
+        let found = self.memo.with_lake(&key, |seen| {
+            let stored = seen.models.iter().find(|m| m.def.target.sql_name().to_lowercase() == wanted)?.clone();
+            let ids = [seen.id_of(catalog::SCHEMA, "models")?, seen.id_of(catalog::SCHEMA, &state::name_of(target))?];
+            Some((seen.snapshot, stored, ids))
+        });
+        let Some((since, stored, ids)) = found.flatten() else {
+            return Ok(None);
+        };
+        let db = &stored.def.target.database;
+        let current: i64 =
+            scalar(self.conn, &format!("SELECT id FROM {}.current_snapshot()", ident(db)), &[])?.unwrap_or_default();
+        if current < since {
+            return Ok(None);
+        }
+        if current > since {
+            let range = feed::range(self.conn, db, since + 1, current)?;
+            let complete = i64::try_from(range.len()).is_ok_and(|n| n == current - since);
+            let touched = snapshots::touched(&range);
+            if !complete || touched.names || ids.iter().any(|id| touched.tables.contains_key(id)) {
+                return Ok(None);
+            }
+        }
+        Ok(Some((stored, current)))
+    }
+
+    /// Keeps the state a refresh committed, its transaction having read the lake at snapshot `at`, for the next read.
+    pub(super) fn wrote_state(&self, target: &Target, at: i64, written: &State) -> Result<()> {
+        if let Some(key) = self.lake_key(&target.database)? {
+            self.memo.with_lake(&key, |seen| {
+                if let Some(id) = seen.id_of(catalog::SCHEMA, &state::name_of(target)) {
+                    seen.written.insert(id, (at, written.clone()));
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The memo key of an attached DuckLake; None for any other database, and without asking when no lake is kept.
+    fn lake_key(&self, db: &str) -> Result<Option<String>> {
+        if !self.memo.knows_lakes() {
+            return Ok(None);
+        }
+        let found = rows(
+            self.conn,
+            "SELECT database_name, type, coalesce(path, '') FROM duckdb_databases() WHERE lower(database_name) = lower(?)",
+            &[&db],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+        )?;
+        Ok(found.into_iter().find(|(_, kind, _)| kind == "ducklake").map(|(n, k, p)| database_key(&n, &k, &p)))
+    }
+
     /// The commit time of a lake's snapshot, in microseconds since the epoch.
     pub(super) fn snapshot_time(&self, lake: &str, snapshot: i64, lakes: &mut Lakes) -> Result<Option<i64>> {
         let sql =
@@ -183,17 +248,23 @@ fn read(conn: &Connection, db: &str, before: Option<LakeSeen>) -> Result<LakeSee
     let range = feed::range(conn, db, seen.snapshot + 1, snapshot)?;
     let complete = i64::try_from(range.len()).is_ok_and(|n| n == snapshot - seen.snapshot);
     let touched = snapshots::touched(&range);
-    seen.feeds.retain(|(id, _), _| complete && !touched.tables.contains(id));
-    let models_touched = seen.id_of(catalog::SCHEMA, "models").is_none_or(|id| touched.tables.contains(&id));
+    seen.feeds.retain(|(id, _), _| complete && !touched.tables.contains_key(id));
+    let models_touched = seen.id_of(catalog::SCHEMA, "models").is_none_or(|id| touched.tables.contains_key(&id));
     if !complete || touched.names || models_touched {
         return fresh(conn, db, snapshot, seen.feeds, seen.times);
     }
-    let stale: Vec<usize> = (0..seen.models.len())
-        .filter(|&i| {
-            let table = state::name_of(&seen.models[i].def.target);
-            seen.id_of(catalog::SCHEMA, &table).is_none_or(|id| touched.tables.contains(&id))
-        })
-        .collect();
+    let (since, written) = (seen.snapshot, std::mem::take(&mut seen.written));
+    let mut stale = Vec::new();
+    for i in 0..seen.models.len() {
+        let id = seen.id_of(catalog::SCHEMA, &state::name_of(&seen.models[i].def.target));
+        match id.map(|id| (touched.tables.get(&id), written.get(&id))) {
+            Some((None, _)) => {}
+            // One commit since wrote the state, and a refresh of this process committed a write of it after `since`:
+            // that commit is this one.
+            Some((Some(1), Some((at, st)))) if *at >= since => seen.models[i].state = st.clone(),
+            _ => stale.push(i),
+        }
+    }
     let targets: Vec<_> = stale.iter().map(|&i| &seen.models[i].def.target).collect();
     let states = state::read_all(conn, &targets)?;
     for (i, st) in stale.into_iter().zip(states) {
@@ -228,5 +299,14 @@ fn fresh(
     let names: HashMap<_, _> = found.into_iter().map(|n| (name_key(&n.schema, &n.name), n)).collect();
     let has_catalog = names.contains_key(&name_key(catalog::SCHEMA, "models"));
     let models = if has_catalog { catalog::all_in(conn, db)? } else { Vec::new() };
-    Ok(LakeSeen { snapshot, names, models, feeds, used: HashMap::new(), times, times_used: HashMap::new() })
+    Ok(LakeSeen {
+        snapshot,
+        names,
+        models,
+        feeds,
+        used: HashMap::new(),
+        times,
+        times_used: HashMap::new(),
+        written: HashMap::new(),
+    })
 }

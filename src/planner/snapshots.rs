@@ -1,6 +1,6 @@
 //! What a run of committed DuckLake snapshots did to the lake's tables, parsed from `ducklake_snapshot_changes`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::FeedSince;
 
@@ -42,8 +42,8 @@ fn parse(entry: &str) -> Option<(&str, i64)> {
 /// What the snapshots of a range touched.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Touched {
-    /// Tables whose rows (or more) changed, by id.
-    pub tables: BTreeSet<i64>,
+    /// Tables whose rows (or more) changed, by id, with how many snapshots changed each.
+    pub tables: BTreeMap<i64, usize>,
     /// Something may have changed what a name means: a table or schema created, dropped or altered. A name in an
     /// entry may hold commas; its pieces set this too, and at worst add ids that were not touched.
     pub names: bool,
@@ -52,13 +52,19 @@ pub struct Touched {
 /// What `snapshots` (a range, in any order) touched.
 pub fn touched(snapshots: &[Snapshot]) -> Touched {
     let mut out = Touched::default();
-    for c in snapshots.iter().flat_map(|s| &s.changes) {
-        match parse(c) {
-            Some((kind, id)) => {
-                out.tables.insert(id);
-                out.names |= !DATA.contains(&kind);
+    for s in snapshots {
+        let mut ids = BTreeSet::new();
+        for c in &s.changes {
+            match parse(c) {
+                Some((kind, id)) => {
+                    ids.insert(id);
+                    out.names |= !DATA.contains(&kind);
+                }
+                None => out.names = true,
             }
-            None => out.names = true,
+        }
+        for id in ids {
+            *out.tables.entry(id).or_default() += 1;
         }
     }
     out
@@ -118,7 +124,9 @@ mod tests {
     #[test]
     fn touched_tells_data_from_names() {
         let data = touched(&run(&[(1, "inlined_insert:5"), (2, "inserted_into_table:6,deleted_from_table:5")]));
-        assert_eq!(data, Touched { tables: [5, 6].into(), names: false });
+        assert_eq!(data, Touched { tables: [(5, 2), (6, 1)].into(), names: false });
+        let one = touched(&run(&[(1, "inlined_delete:5,inlined_insert:5")]));
+        assert_eq!(one.tables, [(5, 1)].into());
         assert!(touched(&run(&[(1, "altered_table:5")])).names);
         assert!(touched(&run(&[(1, "dropped_table:5")])).names);
         assert!(touched(&run(&[(1, "some_new_kind:5")])).names);
