@@ -11,7 +11,7 @@ use super::sql::{rows, scalar};
 use super::Session;
 use crate::error::Result;
 use crate::model::{FeedProbe, FeedSince, Kind, ModelDef};
-use crate::planner::snapshots::{self, Snapshot};
+use crate::planner::snapshots::{self, Snapshot, Touched};
 use crate::quote::ident;
 
 impl Session<'_> {
@@ -28,9 +28,7 @@ impl Session<'_> {
             let Some(t) = self.lake_table(&s.relation, &def.search_path)? else {
                 continue;
             };
-            let lake = ident(&t.database);
-            let current: i64 =
-                scalar(self.conn, &format!("SELECT id FROM {lake}.current_snapshot()"), &[])?.unwrap_or_default();
+            let current = current_snapshot(self.conn, &t.database)?;
             let row = t.lake.clone();
             let since = match marks.get(&s.relation).and_then(|m| m.parse::<i64>().ok()) {
                 None => FeedSince::NotRead,
@@ -62,6 +60,19 @@ impl Session<'_> {
 }
 
 /// The lake's snapshots from `from` to `to`, both included, with what each changed.
+/// The snapshot the transaction reads the lake at (its first read of the lake fixes it).
+pub(super) fn current_snapshot(conn: &Connection, lake: &str) -> Result<i64> {
+    Ok(scalar(conn, &format!("SELECT id FROM {}.current_snapshot()", ident(lake)), &[])?.unwrap_or_default())
+}
+
+/// What the snapshots after `since` up to `current` touched; None when one of them was expired unread (snapshot ids
+/// grow by one with each commit, so a range with one missing is not complete).
+pub(super) fn touched_since(conn: &Connection, lake: &str, since: i64, current: i64) -> Result<Option<Touched>> {
+    let range = range(conn, lake, since + 1, current)?;
+    let complete = i64::try_from(range.len()).is_ok_and(|n| n == current - since);
+    Ok(complete.then(|| snapshots::touched(&range)))
+}
+
 pub(super) fn range(conn: &Connection, lake: &str, from: i64, to: i64) -> Result<Vec<Snapshot>> {
     let meta = lookup::metadata(lake);
     let sql = format!(

@@ -31,7 +31,7 @@ impl Session<'_> {
         self.check_cast(&db, "older_than", older_than, "INTERVAL")?;
         let _one_at_a_time = self.locks.lock(format!("maintenance of {}", db.to_lowercase()))?;
         let lake = ident(&db);
-        let current: i64 = scalar(self.conn, &format!("SELECT id FROM {lake}.current_snapshot()"), &[])?.unwrap_or(0);
+        let current = super::feed::current_snapshot(self.conn, &db)?;
         let kept_from = self.oldest_needed(&db)?.unwrap_or(current).min(current);
         let versions: Vec<i64> = rows(
             self.conn,

@@ -104,8 +104,7 @@ impl Session<'_> {
         match outcome {
             Ok((Refreshed { name, run, unchanged, wrote }, at)) => {
                 if let (Some(at), Some(state)) = (at, wrote) {
-                    // Only kept for the next read, which reads the state itself when this is missing.
-                    let _ = self.wrote_state(&target, at, &state);
+                    self.wrote_state(&target, &at, &state);
                 }
                 let remembered = unchanged.map(|seen| Unchanged { seen, name: name.clone(), run: run.clone() });
                 self.memo.set_unchanged(&key, remembered);

@@ -23,7 +23,12 @@ use crate::error::Result;
 use crate::model::{FeedProbe, FeedSince, Kind, ModelDef, Target};
 use crate::names;
 use crate::planner::snapshots;
-use crate::quote::ident;
+
+/// Where a refresh's transaction read a lake: the lake's memo key and the snapshot.
+pub(super) struct ReadAt {
+    lake: String,
+    snapshot: i64,
+}
 
 /// A lake as read at one snapshot.
 pub struct LakeSeen {
@@ -143,7 +148,7 @@ impl Session<'_> {
     /// The model at `target` as the last read of its lake saw it, with the snapshot this transaction reads, when the
     /// snapshots since wrote neither the models table nor the model's state and changed no name. Call it first in a
     /// transaction: its first read of the lake fixes the snapshot the transaction reads.
-    pub(super) fn seen_model(&self, target: &Target) -> Result<Option<(Stored, i64)>> {
+    pub(super) fn seen_model(&self, target: &Target) -> Result<Option<(Stored, ReadAt)>> {
         let Some(key) = self.lake_key(&target.database)? else {
             return Ok(None);
         };
@@ -157,32 +162,28 @@ impl Session<'_> {
             return Ok(None);
         };
         let db = &stored.def.target.database;
-        let current: i64 =
-            scalar(self.conn, &format!("SELECT id FROM {}.current_snapshot()", ident(db)), &[])?.unwrap_or_default();
+        let current = feed::current_snapshot(self.conn, db)?;
         if current < since {
             return Ok(None);
         }
         if current > since {
-            let range = feed::range(self.conn, db, since + 1, current)?;
-            let complete = i64::try_from(range.len()).is_ok_and(|n| n == current - since);
-            let touched = snapshots::touched(&range);
-            if !complete || touched.names || ids.iter().any(|id| touched.tables.contains_key(id)) {
+            let Some(touched) = feed::touched_since(self.conn, db, since, current)? else {
+                return Ok(None);
+            };
+            if touched.names || ids.iter().any(|id| touched.tables.contains_key(id)) {
                 return Ok(None);
             }
         }
-        Ok(Some((stored, current)))
+        Ok(Some((stored, ReadAt { lake: key, snapshot: current })))
     }
 
-    /// Keeps the state a refresh committed, its transaction having read the lake at snapshot `at`, for the next read.
-    pub(super) fn wrote_state(&self, target: &Target, at: i64, written: &State) -> Result<()> {
-        if let Some(key) = self.lake_key(&target.database)? {
-            self.memo.with_lake(&key, |seen| {
-                if let Some(id) = seen.id_of(catalog::SCHEMA, &state::name_of(target)) {
-                    seen.written.insert(id, (at, written.clone()));
-                }
-            });
-        }
-        Ok(())
+    /// Keeps the state a refresh committed, its transaction having read the lake at `at`, for the next read.
+    pub(super) fn wrote_state(&self, target: &Target, at: &ReadAt, written: &State) {
+        self.memo.with_lake(&at.lake, |seen| {
+            if let Some(id) = seen.id_of(catalog::SCHEMA, &state::name_of(target)) {
+                seen.written.insert(id, (at.snapshot, written.clone()));
+            }
+        });
     }
 
     /// The memo key of an attached DuckLake; None for any other database, and without asking when no lake is kept.
@@ -234,23 +235,21 @@ impl LakeSeen {
 }
 
 /// The lake as this transaction reads it, from `before` (what an earlier read saw) where the snapshots since leave
-/// it alone. Snapshot ids grow by one with each commit; a range with one missing was expired unread, and then
-/// everything is read again.
+/// it alone; everything is read again when one of them was expired unread.
 fn read(conn: &Connection, db: &str, before: Option<LakeSeen>) -> Result<LakeSeen> {
-    let snapshot: i64 =
-        scalar(conn, &format!("SELECT id FROM {}.current_snapshot()", ident(db)), &[])?.unwrap_or_default();
+    let snapshot = feed::current_snapshot(conn, db)?;
     let Some(mut seen) = before.filter(|b| b.snapshot <= snapshot) else {
         return fresh(conn, db, snapshot, HashMap::new(), HashMap::new());
     };
     if seen.snapshot == snapshot {
         return Ok(seen);
     }
-    let range = feed::range(conn, db, seen.snapshot + 1, snapshot)?;
-    let complete = i64::try_from(range.len()).is_ok_and(|n| n == snapshot - seen.snapshot);
-    let touched = snapshots::touched(&range);
-    seen.feeds.retain(|(id, _), _| complete && !touched.tables.contains_key(id));
+    let Some(touched) = feed::touched_since(conn, db, seen.snapshot, snapshot)? else {
+        return fresh(conn, db, snapshot, HashMap::new(), seen.times);
+    };
+    seen.feeds.retain(|(id, _), _| !touched.tables.contains_key(id));
     let models_touched = seen.id_of(catalog::SCHEMA, "models").is_none_or(|id| touched.tables.contains_key(&id));
-    if !complete || touched.names || models_touched {
+    if touched.names || models_touched {
         return fresh(conn, db, snapshot, seen.feeds, seen.times);
     }
     let (since, written) = (seen.snapshot, std::mem::take(&mut seen.written));
