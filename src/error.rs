@@ -30,6 +30,9 @@ pub enum Error {
     #[error("incremental: refresh of model {model} failed: {detail}; nothing was changed")]
     RefreshFailed { model: String, detail: String },
 
+    #[error("incremental: model {model} was not refreshed: {holder} has been refreshing it since {since}, and it was still at it after a wait of {waited} s; nothing was changed. Call incremental_refresh again once that refresh is done, or pass wait_seconds := N to wait longer")]
+    Held { model: String, holder: String, since: String, waited: String },
+
     #[error("incremental: {context}: {detail}")]
     Sql { context: String, detail: String },
 

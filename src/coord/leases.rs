@@ -82,10 +82,7 @@ impl<'a> Leases<'a> {
                 "incremental_work: leases are kept in PostgreSQL through DuckDB's postgres extension, which is not loaded; run LOAD postgres (INSTALL postgres first if it is missing) before calling incremental_work",
             ));
         }
-        let alias = format!("__incremental_leases_{:016x}", fnv(dsn));
-        let leases = Leases { pool, alias };
-        let attach = format!("ATTACH IF NOT EXISTS {} AS {} (TYPE postgres)", literal(dsn), ident(&leases.alias));
-        pool.with(|conn| run(conn, &attach)).map_err(unreachable)?;
+        let leases = Leases::attach(pool, dsn)?;
         // Once per load of the extension: the setup takes PostgreSQL's catalog locks, under a lock of its own.
         let done = format!("leases\u{0}{dsn}");
         if pool.memo.is_current(&done) {
@@ -104,6 +101,23 @@ impl<'a> Leases<'a> {
             }
             std::thread::sleep(Duration::from_millis(50 * tries));
         }
+    }
+
+    /// The leases of `dsn` when workers have used that database (its lease table exists), attached but not set up:
+    /// a refresh called directly takes a claim only where workers may hold one, and creates nothing in a database
+    /// they never used.
+    pub fn existing(pool: &'a Pool, dsn: &str) -> Result<Option<Leases<'a>>> {
+        let leases = Leases::attach(pool, dsn)?;
+        let found = leases.query(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"), |r| r.get::<_, bool>(0))?;
+        Ok(found.into_iter().any(|b| b).then_some(leases))
+    }
+
+    /// Attaches the database under an alias made from its connection string, so every worker of a process reuses it.
+    fn attach(pool: &'a Pool, dsn: &str) -> Result<Leases<'a>> {
+        let alias = format!("__incremental_leases_{:016x}", fnv(dsn));
+        let attach = format!("ATTACH IF NOT EXISTS {} AS {} (TYPE postgres)", literal(dsn), ident(&alias));
+        pool.with(|conn| run(conn, &attach)).map_err(unreachable)?;
+        Ok(Leases { pool, alias })
     }
 
     /// Runs a query in PostgreSQL and reads every row: the postgres extension commits a query's transaction only
@@ -149,7 +163,7 @@ fn unreachable(e: Error) -> Error {
     ))
 }
 
-/// A stable name for the attachment of one connection string (FNV-1a), so every worker of a process reuses it.
+/// A stable hash of a connection string (FNV-1a).
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }

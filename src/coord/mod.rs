@@ -1,5 +1,6 @@
 //! Who refreshes which model: a claim on a model for an owner and a time to live, renewed while held, released by its owner.
 
+pub mod hold;
 pub mod leases;
 pub mod local;
 

@@ -1,5 +1,6 @@
 //! Everything that talks to DuckDB: the connection pool, the catalog tables, and running plans.
 
+mod called;
 pub mod catalog;
 pub mod exec;
 mod feed;
@@ -37,6 +38,7 @@ use catalog::Stored;
 /// A pool connection set up to resolve names as the calling session does.
 pub struct Session<'a> {
     pub conn: &'a Connection,
+    pool: &'a Pool,
     locks: &'a pool::ModelLocks,
     instance: &'a str,
     builtins: &'a std::sync::Mutex<std::collections::HashSet<String>>,
@@ -54,6 +56,7 @@ pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Re
     pool.with(|conn| {
         let s = Session {
             conn,
+            pool,
             locks: &pool.locks,
             instance: &pool.instance,
             builtins: &pool.builtins,

@@ -24,6 +24,8 @@ pub struct Settings {
     pub worker: Option<String>,
     /// Asked before commit: a worker whose claim on the model was lost must not commit.
     pub fence: crate::coord::Fence,
+    /// How long a refresh called directly waits for a worker that holds the model (`wait_seconds`).
+    pub wait: std::time::Duration,
 }
 
 /// How often a refresh that lost a commit race is tried again, and the first wait (doubled after each try).
@@ -90,16 +92,18 @@ impl Session<'_> {
         if let Some(done) = self.known_unchanged(&key, full_refresh, settings, started)? {
             return Ok(done);
         }
-        let outcome = retrying(self.conn, || {
-            let (stored, at) = match self.seen_model(&target)? {
-                Some((stored, at)) => (stored, Some(at)),
-                None => (self.find(&target)?.ok_or_else(|| self.missing(name, &target))?, None),
-            };
-            let done = self.refresh(stored, full_refresh, settings, started)?;
-            match settings.fence.lost() {
-                Some(detail) => Err(Error::RefreshFailed { model: done.name, detail }),
-                None => Ok((done, at)),
-            }
+        let outcome = self.under_claim(&target, settings, |settings| {
+            retrying(self.conn, || {
+                let (stored, at) = match self.seen_model(&target)? {
+                    Some((stored, at)) => (stored, Some(at)),
+                    None => (self.find(&target)?.ok_or_else(|| self.missing(name, &target))?, None),
+                };
+                let done = self.refresh(stored, full_refresh, settings, started)?;
+                match settings.fence.lost() {
+                    Some(detail) => Err(Error::RefreshFailed { model: done.name, detail }),
+                    None => Ok((done, at)),
+                }
+            })
         });
         match outcome {
             Ok((Refreshed { name, run, unchanged, wrote }, at)) => {

@@ -2,16 +2,17 @@
 //! it, and go on until nothing is due or the time is up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::catalog::{self, Run, Stored};
 use super::{cycle_error, session, Pool, Session, Settings};
+use crate::coord::hold::Hold;
 use crate::coord::leases::Leases;
 use crate::coord::local::Local;
-use crate::coord::{Claim, Coordinator, Fence};
+use crate::coord::{Claim, Coordinator};
 use crate::error::{Error, Result};
+use crate::model::Target;
 use crate::pipeline::Graph;
 
 /// How soon a worker looks again after a pass left models to other workers, and after a pass that found nothing.
@@ -54,8 +55,8 @@ fn now_us() -> i64 {
 
 /// The claim's name for a model: its schema and table, which are the same in every process, while the name a process
 /// attached the lake under is its own.
-fn lease_key(stored: &Stored) -> String {
-    format!("{}.{}", stored.def.target.schema, stored.def.target.table).to_lowercase()
+pub(super) fn lease_key(target: &Target) -> String {
+    format!("{}.{}", target.schema, target.table).to_lowercase()
 }
 
 /// Runs the worker loop on one pool connection; claims go through the coordinator the databases call for.
@@ -67,7 +68,7 @@ pub fn run(pool: &Pool, work: &Work) -> Result<Vec<Done>> {
 }
 
 /// A claim's owner: the worker's name made unique to this call, so two calls that share a name never share a claim.
-fn owner(worker: &str, instance: &str) -> String {
+pub(super) fn owner(worker: &str, instance: &str) -> String {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let n = CALLS.fetch_add(1, Ordering::SeqCst);
     format!("{worker}#{}-{n}", instance.get(..8).unwrap_or(instance))
@@ -216,7 +217,7 @@ impl Worker<'_> {
                     continue;
                 }
                 let sent = Instant::now();
-                let key = lease_key(&all[i]);
+                let key = lease_key(&all[i].def.target);
                 match self.coord.claim(&key, &self.owner, self.ttl())? {
                     // Refreshed by another worker since this pass read the models: what made it due may be gone,
                     // and the next pass reads again.
@@ -262,7 +263,7 @@ impl Worker<'_> {
     fn neighbour_held(&self, all: &[Stored], graph: &Graph, i: usize) -> Result<bool> {
         let readers = (0..all.len()).filter(|&r| graph.reads[r].contains(&i));
         let neighbours: Vec<String> =
-            graph.reads[i].iter().copied().chain(readers).map(|j| lease_key(&all[j])).collect();
+            graph.reads[i].iter().copied().chain(readers).map(|j| lease_key(&all[j].def.target)).collect();
         if neighbours.is_empty() {
             return Ok(false);
         }
@@ -273,30 +274,28 @@ impl Worker<'_> {
         Duration::from_secs_f64(self.work.lease_seconds)
     }
 
-    /// Refreshes a model this worker has claimed, renewing the claim every third of its time to live on a thread of
-    /// its own; the refresh rolls back instead of committing once the claim is lost or about to run out.
-    /// `claimed` is when the claim was sent: the claim surely lasts `ttl` from then.
+    /// Refreshes a model this worker has claimed under a renewed claim; the refresh rolls back instead of committing
+    /// once the claim is lost or about to run out. `claimed` is when the claim was sent.
     fn refresh_claimed(&self, stored: &Stored, claimed: Instant) -> Done {
-        let key = lease_key(stored);
-        let ttl = self.ttl();
-        let renewal = Arc::new(Renewal::new(ttl, claimed));
-        let fence = {
-            let renewal = renewal.clone();
-            let worker = self.work.worker.clone();
-            Fence::new(move || renewal.lost(&worker))
+        let key = lease_key(&stored.def.target);
+        let hold = Hold {
+            coord: self.coord,
+            key: &key,
+            owner: &self.owner,
+            who: format!("worker {}", self.work.worker),
+            hint: ". Give a larger lease_seconds if refreshes are slow to renew",
+            ttl: self.ttl(),
+            claimed,
         };
-        let settings = Settings { fence, worker: Some(self.work.worker.clone()), ..self.work.settings.clone() };
         let started_us = now_us();
-        let outcome = std::thread::scope(|scope| {
-            let (coord, owner, key, renewal) = (self.coord, &self.owner, &key, &renewal);
-            scope.spawn(move || renewal.keep(|| coord.renew(key, owner, ttl)));
-            let outcome = self.s.refresh_model(&stored.def.target.sql_name(), "", false, &settings);
-            renewal.stop();
-            outcome
-        });
+        let outcome = hold.run(
+            |fence| {
+                let settings = Settings { fence, worker: Some(self.work.worker.clone()), ..self.work.settings.clone() };
+                self.s.refresh_model(&stored.def.target.sql_name(), "", false, &settings)
+            },
+            Result::is_ok,
+        );
         let finished_us = now_us();
-        // A release that fails leaves the claim to expire on its own; the refresh's outcome stands either way.
-        let _ = self.coord.release(&key, &self.owner, outcome.is_ok());
         let (model, run) =
             outcome.unwrap_or_else(|e| (stored.def.name(), failed(stored, &e, &self.work.worker, started_us)));
         Done { model, run, started_us, finished_us }
@@ -330,69 +329,4 @@ fn skipped(stored: &Stored, upstream: &Stored, worker: &str) -> Done {
         ..Run::default()
     };
     Done { model: stored.def.name(), run, started_us: now, finished_us: now }
-}
-
-/// The renewal of one claim while its refresh runs, and what the refresh asks before committing.
-struct Renewal {
-    ttl: Duration,
-    /// The claim is certainly held until then: the last renewal was sent before it, and the claim lasts `ttl`.
-    valid_until: Mutex<Instant>,
-    lost: AtomicBool,
-    stopped: Mutex<bool>,
-    wake: Condvar,
-}
-
-impl Renewal {
-    fn new(ttl: Duration, claimed: Instant) -> Renewal {
-        Renewal {
-            ttl,
-            valid_until: Mutex::new(claimed + ttl),
-            lost: AtomicBool::new(false),
-            stopped: Mutex::new(false),
-            wake: Condvar::new(),
-        }
-    }
-
-    /// Renews every third of the time to live until stopped; a renewal that fails or is refused marks the claim lost.
-    fn keep(&self, renew: impl Fn() -> Result<bool>) {
-        loop {
-            // The lock is let go while renewing, so a refresh that ends meanwhile is not held up by it.
-            {
-                let Ok(stopped) = self.stopped.lock() else { break };
-                let Ok((stopped, _)) = self.wake.wait_timeout_while(stopped, self.ttl / 3, |s| !*s) else { break };
-                if *stopped {
-                    return;
-                }
-            }
-            let sent = Instant::now();
-            match renew() {
-                Ok(true) => {
-                    if let Ok(mut until) = self.valid_until.lock() {
-                        *until = sent + self.ttl;
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.lost.store(true, Ordering::SeqCst);
-    }
-
-    fn stop(&self) {
-        if let Ok(mut stopped) = self.stopped.lock() {
-            *stopped = true;
-        }
-        self.wake.notify_all();
-    }
-
-    /// Why the refresh must not commit: the claim was lost, or less than a quarter of its time to live is left (a
-    /// commit takes time, and another worker may take the model the moment the claim expires).
-    fn lost(&self, worker: &str) -> Option<String> {
-        let left = self.valid_until.lock().map(|u| u.saturating_duration_since(Instant::now())).unwrap_or_default();
-        if self.lost.load(Ordering::SeqCst) || left < self.ttl / 4 {
-            return Some(format!(
-                "worker {worker} lost its claim on the model while refreshing it (the claim could not be renewed in time), so another worker may be refreshing it; this refresh was rolled back instead of committing. Give a larger lease_seconds if refreshes are slow to renew"
-            ));
-        }
-        None
-    }
 }

@@ -41,8 +41,32 @@ pub struct ModelArgs {
 }
 
 /// `vars := {'name': value, ...}` (a STRUCT or a MAP): the values of the query's `@name` placeholders, as text.
-pub(crate) fn settings(params: &Params, caller: &Caller) -> Result<Settings> {
-    Ok(Settings { vars: vars(params)?, full_fraction: caller.full_fraction, worker: None, fence: Default::default() })
+/// `wait_seconds := 60`: how long a refresh waits for a worker that holds the model.
+pub(crate) fn settings(params: &Params, caller: &Caller, function: &str) -> Result<Settings> {
+    Ok(Settings {
+        vars: vars(params)?,
+        full_fraction: caller.full_fraction,
+        worker: None,
+        fence: Default::default(),
+        wait: std::time::Duration::from_secs_f64(seconds(params, function, "wait_seconds", 60.0, 0.0)?),
+    })
+}
+
+/// A named parameter that is a number of seconds, at least `min`.
+pub(crate) fn seconds(params: &Params, function: &str, name: &str, default: f64, min: f64) -> Result<f64> {
+    let value = match params.named.get(name) {
+        None => return Ok(default),
+        Some(ParamValue::Integer(n)) => Some(*n as f64),
+        Some(ParamValue::Text(t) | ParamValue::Other(t)) => t.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match value.filter(|v| v.is_finite() && *v >= min && *v <= 1e9) {
+        Some(v) => Ok(v),
+        None => Err(Error::usage(format!(
+            "{function}: {name} must be a number of seconds of at least {min}, not {}; pass e.g. {name} := {default}",
+            params.named.get(name).map(|v| v.shown()).unwrap_or_default()
+        ))),
+    }
 }
 
 fn vars(params: &Params) -> Result<Vars> {
@@ -71,7 +95,7 @@ impl ModelArgs {
             name: model_name(params, function)?,
             full_refresh: params.flag("full_refresh", false)?,
             search_path: caller.search_path.clone(),
-            settings: settings(params, caller)?,
+            settings: settings(params, caller, function)?,
         })
     }
 }

@@ -1,5 +1,5 @@
-//! `incremental_refresh(name, full_refresh := false, upstream := false, raise_errors := true)`: brings the table up
-//! to date in one transaction; with `upstream`, after the models it reads.
+//! `incremental_refresh(name, full_refresh := false, upstream := false, raise_errors := true, wait_seconds := 60)`:
+//! brings the table up to date in one transaction; with `upstream`, after the models it reads.
 
 use super::ModelArgs;
 use crate::db::catalog::Run;
@@ -72,6 +72,7 @@ impl SqlFunction for Refresh {
         ("upstream", ParamType::Any),
         ("raise_errors", ParamType::Any),
         ("vars", ParamType::Any),
+        ("wait_seconds", ParamType::Any),
     ];
 
     fn columns() -> Vec<(&'static str, ColType)> {

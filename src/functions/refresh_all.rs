@@ -1,4 +1,4 @@
-//! `incremental_refresh_all(full_refresh := false, raise_errors := true)`: every model, each after the models it
+//! `incremental_refresh_all(full_refresh := false, raise_errors := true, wait_seconds := 60)`: every model, each after the models it
 //! reads; failures end the statement with an error once every other model has refreshed.
 
 use super::refresh::{rows_or_error, RUN_COLUMNS};
@@ -20,8 +20,12 @@ impl SqlFunction for RefreshAll {
     type Args = Args;
     const NAME: &'static str = "incremental_refresh_all";
     const POSITIONAL: &'static [ParamType] = &[];
-    const NAMED: &'static [(&'static str, ParamType)] =
-        &[("full_refresh", ParamType::Any), ("raise_errors", ParamType::Any), ("vars", ParamType::Any)];
+    const NAMED: &'static [(&'static str, ParamType)] = &[
+        ("full_refresh", ParamType::Any),
+        ("raise_errors", ParamType::Any),
+        ("vars", ParamType::Any),
+        ("wait_seconds", ParamType::Any),
+    ];
 
     fn columns() -> Vec<(&'static str, ColType)> {
         RUN_COLUMNS.to_vec()
@@ -32,7 +36,7 @@ impl SqlFunction for RefreshAll {
             full_refresh: params.flag("full_refresh", false)?,
             raise_errors: params.flag("raise_errors", true)?,
             search_path: caller.search_path.clone(),
-            settings: super::settings(params, caller)?,
+            settings: super::settings(params, caller, Self::NAME)?,
         })
     }
 

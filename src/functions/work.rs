@@ -1,6 +1,7 @@
 //! `incremental_work(max_seconds := 60, leases := NULL, worker := NULL, lease_seconds := 60, idle_seconds := 0,
 //! raise_errors := true)`: one worker keeping every model fresh, alongside any number of others.
 
+use super::seconds;
 use crate::db::work::{self, Done, Work as WorkArgs};
 use crate::db::Pool;
 use crate::error::{Error, Result};
@@ -12,23 +13,6 @@ pub struct Work;
 pub struct Args {
     work: WorkArgs,
     raise_errors: bool,
-}
-
-/// A number of seconds, at least `min`: an integer, a decimal or a double.
-fn seconds(params: &Params, name: &str, default: f64, min: f64) -> Result<f64> {
-    let value = match params.named.get(name) {
-        None => return Ok(default),
-        Some(ParamValue::Integer(n)) => Some(*n as f64),
-        Some(ParamValue::Text(t) | ParamValue::Other(t)) => t.trim().parse::<f64>().ok(),
-        Some(_) => None,
-    };
-    match value.filter(|v| v.is_finite() && *v >= min && *v <= 1e9) {
-        Some(v) => Ok(v),
-        None => Err(Error::usage(format!(
-            "incremental_work: {name} must be a number of seconds of at least {min}, not {}; pass e.g. {name} := {default}",
-            params.named.get(name).map(|v| v.shown()).unwrap_or_default()
-        ))),
-    }
 }
 
 fn text(params: &Params, name: &str) -> Result<Option<String>> {
@@ -83,16 +67,16 @@ impl SqlFunction for Work {
     }
 
     fn bind(params: &Params, caller: &Caller) -> Result<Args> {
-        let lease_seconds = seconds(params, "lease_seconds", 60.0, 1.0)?;
+        let lease_seconds = seconds(params, Self::NAME, "lease_seconds", 60.0, 1.0)?;
         Ok(Args {
             work: WorkArgs {
-                max_seconds: seconds(params, "max_seconds", 60.0, 0.0)?,
+                max_seconds: seconds(params, Self::NAME, "max_seconds", 60.0, 0.0)?,
                 leases: text(params, "leases")?,
                 worker: text(params, "worker")?.unwrap_or_else(default_worker),
                 lease_seconds,
-                idle_seconds: seconds(params, "idle_seconds", 0.0, 0.0)?,
+                idle_seconds: seconds(params, Self::NAME, "idle_seconds", 0.0, 0.0)?,
                 search_path: caller.search_path.clone(),
-                settings: super::settings(params, caller)?,
+                settings: super::settings(params, caller, Self::NAME)?,
             },
             raise_errors: params.flag("raise_errors", true)?,
         })
