@@ -299,7 +299,7 @@ CASES += [
     case("type_drop_table_maybe", "CALL incremental_drop('m0', drop_table := 'maybe')", flag('incremental_drop', 'drop_table', "'maybe'")),
     case("type_verify_raise_text", "CALL incremental_verify('m0', raise_errors := 'yes')", flag('incremental_verify', 'raise_errors', "'yes'")),
     case("type_explain_full_refresh", "SELECT * FROM incremental_explain('m0', full_refresh := DATE '2024-01-01')", re.compile(re.escape(flag('incremental_explain', 'full_refresh', "2024-01-01")) + LINE)),
-    case("type_unknown_parameter", "CALL incremental_refresh('m0', full := true)", re.compile(re.escape('Invalid named parameter "full" for function incremental_refresh') + r'(\s+Candidates:\s+full_refresh ANY\s+raise_errors ANY\s+upstream ANY\s+vars ANY\s*|\s+Did you mean: "full_refresh"' + LINE + ')')),
+    case("type_unknown_parameter", "CALL incremental_refresh('m0', full := true)", re.compile(re.escape('Invalid named parameter "full" for function incremental_refresh') + r'(\s+Candidates:\s+full_refresh ANY\s+raise_errors ANY\s+upstream ANY\s+vars ANY\s+wait_seconds ANY\s*|\s+Did you mean: "full_refresh"' + LINE + ')')),
     # NULL for every parameter.
     case("null_create_name", "CALL incremental_create(NULL, 'SELECT 1 AS a')", needs_name('incremental_create')),
     case("null_create_query", "CALL incremental_create('m1', NULL)", "incremental: incremental_create('m1', query) needs the model's SELECT query as second argument"),
