@@ -66,16 +66,22 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
         return None;
     }
     let query = crate::placeholders::bindable(&def.query);
+    let inferred_rows = || crate::analysis::row_key(&query, &def.column_names());
     let (key, inferred) = match def.unique_key.is_empty() {
-        false => (def.unique_key.clone(), false),
+        false => (def.unique_key.clone(), ""),
         true => match crate::analysis::inferred_key(&query) {
-            Some(key) => (key, true),
-            None => {
-                def.strategy_reason.push_str(
-                    "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query (GROUP BY keys, or the PARTITION BY of a row_number() = 1 dedup): pass unique_key to refresh only the keys that changed",
-                );
-                return Some(def);
-            }
+            Some(key) => (key, " inferred from the query"),
+            None => match (inferred_rows(), crate::analysis::partition_key(&query)) {
+                (Some(key), _) => (key, " (every output column: the query keeps rows as they are, and equal rows are kept as often as it returns them)"),
+                (None, Some(key)) => (key, " (the PARTITION BY of its windows: a change recomputes the partitions it reaches)"),
+                (None, None) => {
+                    def.strategy_reason.push_str(&format!(
+                        "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query: {}",
+                        crate::analysis::why_no_key(&query)
+                    ));
+                    return Some(def);
+                }
+            },
         },
     };
     let sources: Vec<Source> =
@@ -92,7 +98,7 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
         "auto: reads only DuckLake tables ({}) through their change feeds, with unique key ({}){}, so the keys their changed rows reach are recomputed and merged",
         relations.join(", "),
         key.join(", "),
-        if inferred { " inferred from the query" } else { "" }
+        inferred
     );
     def.unique_key = key;
     def.sources = sources;

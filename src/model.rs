@@ -307,6 +307,14 @@ impl ModelDef {
         self.columns.iter().find(|c| &c.name == tc).map(|c| c.type_name.as_str())
     }
 
+    /// The refresh recomputes keys from changed rows of sources, and a key has many rows by design: the key is every
+    /// output column, or the partition of the query's windows (see `crate::analysis::key_rows_repeat`).
+    pub fn rows_repeat(&self) -> bool {
+        !self.sources.is_empty()
+            && self.time_column.is_none()
+            && crate::analysis::key_rows_repeat(&self.query, &self.unique_key, &self.column_names())
+    }
+
     /// The columns that are not part of the unique key: those whose change counts as an update.
     pub fn value_columns(&self) -> Vec<String> {
         self.columns.iter().filter(|c| !self.unique_key.contains(&c.name)).map(|c| c.name.clone()).collect()

@@ -164,6 +164,14 @@ fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
     (def, state)
 }
 
+/// `def` over the feeds of `feed_case`.
+fn feed_plan_of(mut def: ModelDef, orders: FeedSince) -> Plan {
+    for s in &mut def.sources {
+        s.kind = Kind::Feed;
+    }
+    plan(&def, &feed_case(orders).1, false)
+}
+
 fn feed_plan(orders: FeedSince) -> Plan {
     let (def, state) = feed_case(orders);
     plan(&def, &state, false)
@@ -205,6 +213,16 @@ fn cases() -> Vec<(&'static str, Plan)> {
         "SELECT * FROM orders QUALIFY row_number() OVER (PARTITION BY customer_id, product_id ORDER BY version DESC) = 1",
     );
     dedup_by_source.sources.truncate(1);
+    // Keyed by every column: a customer may buy one product twice, and the model keeps both rows.
+    let mut rows = summary_def(
+        "SELECT o.customer_id, o.product_id, p.name FROM orders AS o JOIN shop.main.products AS p USING (product_id)",
+    );
+    rows.unique_key = vec!["customer_id".into(), "product_id".into(), "name".into()];
+    let mut ranked = summary_def(
+        "SELECT customer_id, product_id, rank() OVER (PARTITION BY customer_id ORDER BY product_id) AS name FROM orders",
+    );
+    ranked.sources.truncate(1);
+    ranked.unique_key = vec!["customer_id".into()];
     let mut one_source_empty = built(r#"{"orders":"2024-03-10 12:00:00"}"#);
     one_source_empty.columns_match = true;
     let days = || Some(Lookback::Interval("3 days".into()));
@@ -275,6 +293,8 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("sources_first_build", plan(&summary_def(SUMMARY), &ModelState::default(), false)),
         ("sources_join_summary", plan(&summary_def(SUMMARY), &summary_shapes(built(marks)), false)),
         ("sources_dedup_partitions", plan(&dedup_by_source, &summary_shapes(built(marks)), false)),
+        ("feed_rows_kept_as_multiset", feed_plan_of(rows, FeedSince::Changed { from: 40, next_kept: true })),
+        ("feed_window_partitions", feed_plan_of(ranked, FeedSince::InsertsOnly { from: 40, next_kept: true })),
         ("sources_source_was_empty", plan(&summary_def(SUMMARY), &summary_shapes(one_source_empty.clone()), false)),
         ("sources_filters_left_out_of_discovery", plan(&summary_def(FILTERED), &summary_shapes(built(marks)), false)),
         ("changes_read_and_recorded", plan(&daily_def(), &keeping("{}", &[STG_LOG, DAILY_LOG, "models"]), false)),

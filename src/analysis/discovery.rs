@@ -20,8 +20,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_expressions, BinaryOperator, Distinct, Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, Select,
-    SelectItem, Statement, TableFactor, Value,
+    visit_expressions, visit_expressions_mut, BinaryOperator, Distinct, Expr, GroupByExpr, Ident, JoinConstraint,
+    JoinOperator, Select, SelectItem, Statement, TableFactor, Value,
 };
 
 use super::keys::{render, replace_factor, SourceRows};
@@ -107,8 +107,95 @@ fn linking(expr: &Expr, aliases: &[String]) -> Option<Expr> {
     })
 }
 
+/// The relations that turn NULL-extended when a row of the relation at `position` stops (or starts) matching: it,
+/// when a LEFT JOIN brings it, and every later LEFT-joined relation whose ON reads one of those.
+fn nulled_with(select: &Select, position: usize, aliases: &[String]) -> Vec<usize> {
+    let Some(from) = select.from.first() else { return Vec::new() };
+    let left = |i: usize| {
+        i > 0 && matches!(from.joins[i - 1].join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))
+    };
+    if !left(position) {
+        return Vec::new();
+    }
+    let mut nulled = vec![position];
+    for i in position + 1..aliases.len() {
+        let on = match &from.joins[i - 1].join_operator {
+            JoinOperator::Left(JoinConstraint::On(on)) | JoinOperator::LeftOuter(JoinConstraint::On(on)) => on,
+            _ => continue,
+        };
+        if relations_read(on, aliases).iter().any(|r| nulled.contains(r)) {
+            nulled.push(i);
+        }
+    }
+    nulled
+}
+
+/// `expr` with every column of the `nulled` relations read as NULL: the key of a NULL-extended row.
+fn null_extended(expr: &Expr, nulled: &[usize], aliases: &[String]) -> Expr {
+    let mut e = expr.clone();
+    let _ = visit_expressions_mut(&mut e, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if qualifier(parts, aliases).is_some_and(|i| nulled.contains(&i)) {
+                *e = Expr::Value(Value::Null.into());
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e
+}
+
+/// The FROM and WHERE of a discovery through the joins: the relation at `position` read as its changed rows, the
+/// others as they are (or widened by their old versions), each condition reduced to its equalities linking tables.
+fn through_joins(
+    s: &mut Select,
+    tables: &[String],
+    rows: &[&SourceRows],
+    position: usize,
+    aliases: &[String],
+) -> Result<(), String> {
+    for (other, other_name) in tables.iter().enumerate().filter(|(other, _)| *other != position) {
+        if let Some(widened) = &rows[other].widened {
+            replace_factor(s, other, other_name, widened)?;
+        }
+    }
+    for (i, join) in s.from[0].joins.iter_mut().enumerate() {
+        // Only rows that join a changed row matter: an outer join must not bring every other row in.
+        if i + 1 == position {
+            if let JoinOperator::Left(c) | JoinOperator::LeftOuter(c) = &join.join_operator {
+                join.join_operator = JoinOperator::Inner(c.clone());
+            }
+        }
+        if let JoinOperator::Join(JoinConstraint::On(on))
+        | JoinOperator::Inner(JoinConstraint::On(on))
+        | JoinOperator::Left(JoinConstraint::On(on))
+        | JoinOperator::LeftOuter(JoinConstraint::On(on))
+        | JoinOperator::CrossJoin(JoinConstraint::On(on)) = &mut join.join_operator
+        {
+            *on = linking(on, aliases).unwrap_or(Expr::Value(Value::Boolean(true).into()));
+        }
+    }
+    s.selection = s.selection.as_ref().and_then(|w| linking(w, aliases));
+    Ok(())
+}
+
+/// `s` as `SELECT DISTINCT <keys>`, named like the unique key columns.
+fn select_keys(statement: &Statement, mut s: Select, keys: &[Expr], unique_key: &[String]) -> String {
+    s.projection = keys
+        .iter()
+        .zip(unique_key)
+        .map(|(e, k)| SelectItem::ExprWithAlias { expr: e.clone(), alias: k.as_str().into() })
+        .collect();
+    s.distinct = Some(Distinct::Distinct);
+    s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
+    s.having = None;
+    s.qualify = None;
+    render(statement, s)
+}
+
 /// The discovery of the relation at `position` of the FROM clause (named `tables[position]`, its rows `rows[position]`):
-/// the distinct key values, named like the unique key columns, its changed rows reach.
+/// the distinct key values, named like the unique key columns, its changed rows reach. A changed row of a LEFT
+/// JOIN's nullable side also reaches the keys of the rows it joins as they read without it (NULL-extended): the key
+/// they leave when it starts matching, or enter when it stops.
 pub(super) fn discovery(
     statement: &Statement,
     select: &Select,
@@ -121,45 +208,24 @@ pub(super) fn discovery(
     let aliases = aliases(select);
     let mut s = select.clone();
     replace_factor(&mut s, position, &tables[position], &rows[position].changed)?;
-    if keys.iter().all(|(e, _)| reads_only(e, position, &aliases)) {
+    let mut joined = s.clone();
+    through_joins(&mut joined, tables, rows, position, &aliases)?;
+    let exprs: Vec<Expr> = keys.iter().map(|(e, _)| e.clone()).collect();
+    let found = if keys.iter().all(|(e, _)| reads_only(e, position, &aliases)) {
         let from = &mut s.from[0];
         if position > 0 {
             from.relation = from.joins[position - 1].relation.clone();
         }
         from.joins.clear();
         s.selection = None;
+        select_keys(statement, s, &exprs, unique_key)
     } else {
-        for (other, other_name) in tables.iter().enumerate().filter(|(other, _)| *other != position) {
-            if let Some(widened) = &rows[other].widened {
-                replace_factor(&mut s, other, other_name, widened)?;
-            }
-        }
-        for (i, join) in s.from[0].joins.iter_mut().enumerate() {
-            // Only rows that join a changed row matter: an outer join must not bring every other row in.
-            if i + 1 == position {
-                if let JoinOperator::Left(c) | JoinOperator::LeftOuter(c) = &join.join_operator {
-                    join.join_operator = JoinOperator::Inner(c.clone());
-                }
-            }
-            if let JoinOperator::Join(JoinConstraint::On(on))
-            | JoinOperator::Inner(JoinConstraint::On(on))
-            | JoinOperator::Left(JoinConstraint::On(on))
-            | JoinOperator::LeftOuter(JoinConstraint::On(on))
-            | JoinOperator::CrossJoin(JoinConstraint::On(on)) = &mut join.join_operator
-            {
-                *on = linking(on, &aliases).unwrap_or(Expr::Value(Value::Boolean(true).into()));
-            }
-        }
-        s.selection = s.selection.as_ref().and_then(|w| linking(w, &aliases));
+        select_keys(statement, joined.clone(), &exprs, unique_key)
+    };
+    let nulled = nulled_with(select, position, &aliases);
+    let extended: Vec<Expr> = exprs.iter().map(|e| null_extended(e, &nulled, &aliases)).collect();
+    if extended == exprs {
+        return Ok(found);
     }
-    s.projection = keys
-        .iter()
-        .zip(unique_key)
-        .map(|((e, _), k)| SelectItem::ExprWithAlias { expr: e.clone(), alias: k.as_str().into() })
-        .collect();
-    s.distinct = Some(Distinct::Distinct);
-    s.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
-    s.having = None;
-    s.qualify = None;
-    Ok(render(statement, s))
+    Ok(format!("{found}\nUNION\n{}", select_keys(statement, joined, &extended, unique_key)))
 }

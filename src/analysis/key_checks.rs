@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{visit_expressions, Distinct, Expr, Function, GroupByExpr, JoinOperator, Select, TableFactor};
+use sqlparser::ast::{visit_expressions, Distinct, Expr, Function, GroupByExpr, JoinOperator, Select};
 
 use super::aggregates::{is_aggregate_call, visit_functions};
 use super::running::{check_placement, shape};
@@ -113,39 +113,24 @@ fn check_distinct_on(select: &Select, keys: &[(Expr, usize)], unique_key: &[Stri
     }
 }
 
-/// A key read from the nullable side of a LEFT JOIN turns NULL when its row stops matching, and no changed row
-/// carries that NULL key; a bare column name cannot be placed on either side, so it must be qualified.
+/// A key read from the nullable side of a LEFT JOIN turns NULL when its row stops matching; the discovery finds that
+/// NULL-extended key from the columns' table, so a bare column name, which cannot be placed on either side, must be
+/// qualified.
 fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
     let Some(from) = select.from.first() else { return Ok(()) };
-    let outer: Vec<String> = from
-        .joins
-        .iter()
-        .filter(|j| matches!(j.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_)))
-        .filter_map(|j| match &j.relation {
-            TableFactor::Table { name, alias, .. } => alias
-                .as_ref()
-                .map(|a| a.name.value.to_lowercase())
-                .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase())),
-            _ => None,
-        })
-        .collect();
-    if outer.is_empty() {
+    if !from.joins.iter().any(|j| matches!(j.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))) {
         return Ok(());
     }
     for ((expr, _), name) in keys.iter().zip(unique_key) {
-        let mut problem = None;
-        let _ = visit_expressions(expr, |e| {
-            match e {
-                Expr::Identifier(_) => problem = Some("qualify its columns with their table's alias: with a LEFT JOIN the analysis must know which side they come from"),
-                Expr::CompoundIdentifier(parts) if parts.len() > 1 && outer.contains(&parts[parts.len() - 2].value.to_lowercase()) => {
-                    problem = Some("it comes from the outer side of a LEFT JOIN, which a change can turn to NULL")
-                }
-                _ => {}
-            }
-            ControlFlow::<()>::Continue(())
+        let bare = visit_expressions(expr, |e| match e {
+            Expr::Identifier(_) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
         });
-        if let Some(why) = problem {
-            return Err(format!("unique_key column \"{name}\": {why}"));
+        if bare.is_break() {
+            return Err(format!(
+                "unique_key column \"{name}\": qualify its columns with their table's alias: with a LEFT JOIN the \
+                 analysis must know which side they come from"
+            ));
         }
     }
     Ok(())

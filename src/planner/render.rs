@@ -86,8 +86,10 @@ pub(super) fn checks(def: &ModelDef, table: &str, nulls: bool) -> Vec<Step> {
             format!("SELECT CAST(count(*) AS VARCHAR) FROM {table} WHERE {} IS NULL HAVING count(*) > 0", ident(tc)),
         ));
     }
-    // A query grouped or deduplicated by exactly the key returns one row per key by its shape (see `unique_by_shape`).
-    if !def.unique_key.is_empty() && !crate::analysis::unique_by_shape(&def.query, &def.unique_key) {
+    // A query grouped or deduplicated by exactly the key returns one row per key by its shape (see `unique_by_shape`);
+    // a key of every column is the row itself, repeated as often as the query repeats it.
+    let checked = !def.unique_key.is_empty() && !def.rows_repeat();
+    if checked && !crate::analysis::unique_by_shape(&def.query, &def.unique_key) {
         let shown = def
             .unique_key
             .iter()
@@ -121,7 +123,7 @@ pub(super) fn watermark(def: &ModelDef, table: &str, previous: Option<String>) -
 pub(super) fn diff_counts(def: &ModelDef, new: &str, old_filter: &str) -> Vec<Step> {
     let t = target(def);
     let cols = column_list(&def.column_names(), None);
-    if def.unique_key.is_empty() {
+    if def.unique_key.is_empty() || def.rows_repeat() {
         let new_rows = format!("SELECT {cols} FROM {new}");
         let old_rows = format!("SELECT {cols} FROM {t} AS t WHERE {old_filter}");
         return vec![
@@ -287,23 +289,36 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorde
     steps.extend(rec.rows(&format!("SELECT * FROM {NEW}"), 1));
     let recomputed = format!("EXISTS (SELECT 1 FROM {NEW} AS k WHERE {})", keys_equal(def, "k", "n"));
     let mut temps = vec![NEW, KEYS];
-    if in_lake {
+    let keys = column_list(&def.unique_key, None);
+    if def.rows_repeat() {
+        // A key has many rows: its rows before and after compare as multisets, and none is an update.
+        let all = format!("SELECT {keys} FROM {KEYS} UNION SELECT {keys} FROM {NEW}");
+        let cols = column_list(&def.column_names(), None);
+        let present = of_keys(def, &all, &column_list(&def.column_names(), Some("t")));
+        steps.push(Step::Run(format!("CREATE TEMP TABLE {OLD} AS {present}")));
+        let (old, new) = (format!("SELECT {cols} FROM {OLD}"), format!("SELECT {cols} FROM {NEW}"));
+        steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM ({new} EXCEPT ALL {old})")));
+        steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM ({old} EXCEPT ALL {new})")));
+        steps.extend(delete_keys_of(def, &format!("SELECT DISTINCT {keys} FROM {OLD}"), None));
+        steps.push(Step::Run(insert_from(def, NEW)));
+        temps.insert(0, OLD);
+    } else if in_lake {
         // NEW's keys are among KEYS when the restriction works as it should; they are added so that a row of NEW can
         // never sit beside an old row of its key.
-        let keys = column_list(&def.unique_key, None);
         let all = format!("SELECT {keys} FROM {KEYS} UNION SELECT {keys} FROM {NEW}");
         let present = of_keys(def, &all, &column_list(&def.unique_key, Some("t")));
         steps.push(Step::Run(format!("CREATE TEMP TABLE {OLD} AS {present}")));
         steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM {OLD} AS n WHERE NOT {recomputed}")));
         steps.push(Step::Count(Counter::Replaced, format!("SELECT count(*) FROM {OLD} AS n WHERE {recomputed}")));
         steps.extend(delete_keys_of(def, &format!("SELECT * FROM {OLD}"), None));
+        steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
         temps.insert(0, OLD);
     } else {
         let gone = format!("SELECT * FROM {KEYS} AS n WHERE NOT {recomputed}");
         steps.extend(delete_keys_of(def, &gone, Some(Counter::Deleted)));
         steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW}"), Some(Counter::Replaced)));
+        steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
     }
-    steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
     for table in temps {
         steps.push(Step::Run(format!("DROP TABLE {table}")));
     }

@@ -86,7 +86,9 @@ pub fn since(snapshots: &[Snapshot], id: Option<i64>, from: i64, current: i64) -
         return FeedSince::Changed { from, next_kept };
     };
     let range = || snapshots.iter().filter(|s| s.id > from && s.id <= current);
-    if range().any(|s| s.entry_for(REWRITES, id)) {
+    // An expired snapshot of the range took its list of changes with it: whatever it did is read from the feed.
+    let complete = i64::try_from(range().count()).is_ok_and(|n| n == current - from);
+    if !complete || range().any(|s| s.entry_for(REWRITES, id)) {
         FeedSince::Changed { from, next_kept }
     } else if range().any(|s| s.entry_for(INSERTS, id)) {
         FeedSince::InsertsOnly { from, next_kept }
@@ -115,10 +117,19 @@ mod tests {
     }
 
     #[test]
+    fn a_range_with_an_expired_snapshot_may_have_changed_anything() {
+        let s = run(&[(3, ""), (4, "inlined_insert:1"), (6, "")]);
+        assert_eq!(since(&s, Some(9), 3, 6), FeedSince::Changed { from: 3, next_kept: true });
+        assert_eq!(since(&s, Some(1), 3, 6), FeedSince::Changed { from: 3, next_kept: true });
+        assert_eq!(since(&s, Some(9), 4, 6), FeedSince::Changed { from: 4, next_kept: false });
+        assert_eq!(since(&s, Some(9), 6, 6), FeedSince::Untouched);
+    }
+
+    #[test]
     fn an_expired_mark_is_said_so_and_a_gap_after_it_too() {
         let s = run(&[(5, ""), (7, "inlined_insert:1")]);
         assert_eq!(since(&s, Some(1), 4, 7), FeedSince::Expired { from: 4 });
-        assert_eq!(since(&s, Some(1), 5, 7), FeedSince::InsertsOnly { from: 5, next_kept: false });
+        assert_eq!(since(&s, Some(1), 5, 7), FeedSince::Changed { from: 5, next_kept: false });
     }
 
     #[test]

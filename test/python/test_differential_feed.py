@@ -29,6 +29,15 @@ MODELS = {
                   "FROM lake.main.events e JOIN lake.main.dims d ON d.k = e.k GROUP BY d.label", {EVENTS, DIMS}),
     "filtered": ("SELECT g, k, count(*) AS n, sum(amount) AS total FROM lake.main.events WHERE amount > 0 "
                  "GROUP BY g, k HAVING count(*) > 1", {EVENTS}),
+    # keyed by every output column (rows repeat), by the partition of its windows, and by DISTINCT's columns
+    "rows": ("SELECT e.id, e.g, d.label, e.amount % 5 AS bucket FROM lake.main.events e "
+             "JOIN lake.main.dims d ON d.k = e.k WHERE e.amount > 0", {EVENTS, DIMS}),
+    "ranked": ("SELECT id, version, g, amount, rank() OVER (PARTITION BY g ORDER BY amount DESC) AS r, "
+               "sum(amount) OVER (PARTITION BY g) AS g_total FROM lake.main.events", {EVENTS}),
+    "kinds": ("SELECT DISTINCT g, k FROM lake.main.events", {EVENTS}),
+    # keyed partly by the NULL-extended side of a LEFT JOIN: a dims insert or delete moves rows from or to label NULL
+    "outer": ("SELECT e.g, d.label, count(*) AS n, sum(e.amount) AS total FROM lake.main.events e "
+              "LEFT JOIN lake.main.dims d ON d.k = e.k GROUP BY e.g, d.label", {EVENTS, DIMS}),
     # a model over another model of the lake: its source is per_g's table, refreshed before it
     "per_n": ("SELECT n, count(*) AS groups, sum(total) AS total, max(hi) AS hi FROM lake.main.per_g GROUP BY n",
               {"lake.main.per_g"}),
@@ -230,13 +239,13 @@ def test_feed_expired_recreated_and_altered_sources(lake):
     refresh_and_check(con, {EVENTS}, "stored snapshots expired", {n: REBUILT_EXPIRED for n in MODELS})
     play(con, stream, 3, "after the expiry rebuild")
 
-    # The dimension dropped and created again: only the model reading it is rebuilt, and its reason names it.
+    # The dimension dropped and created again: only the models reading it are rebuilt, and their reasons name it.
     con.execute(f"DROP TABLE {DIMS}")
     con.execute(f"CREATE TABLE {DIMS} AS SELECT i::INTEGER AS k, 'again ' || (i % 3) AS label, (i % 2)::INTEGER AS grp "
                 "FROM range(2, 12) t(i)")
-    refresh_and_check(con, set(), "dims created again", {
-        "per_label": "source lake.main.dims changed since the last refresh: it was dropped and created again, so the "
-                     "model is rebuilt"})
+    recreated = ("source lake.main.dims changed since the last refresh: it was dropped and created again, so the "
+                 "model is rebuilt")
+    refresh_and_check(con, set(), "dims created again", {m: recreated for m in ("per_label", "rows", "outer")})
     play(con, stream, 4, "after dims were created again")
 
     # A column the models do not read added to events, and written: every refresh stays incremental.
