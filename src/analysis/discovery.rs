@@ -208,9 +208,18 @@ pub(super) fn discovery(
     let aliases = aliases(select);
     let mut s = select.clone();
     replace_factor(&mut s, position, &tables[position], &rows[position].changed)?;
-    let mut joined = s.clone();
-    through_joins(&mut joined, tables, rows, position, &aliases)?;
+    let joined = || -> Result<Select, String> {
+        let mut joined = s.clone();
+        through_joins(&mut joined, tables, rows, position, &aliases)?;
+        Ok(joined)
+    };
     let exprs: Vec<Expr> = keys.iter().map(|(e, _)| e.clone()).collect();
+    let nulled = nulled_with(select, position, &aliases);
+    let extended: Vec<Expr> = exprs.iter().map(|e| null_extended(e, &nulled, &aliases)).collect();
+    let also_extended = match extended != exprs {
+        true => Some(select_keys(statement, joined()?, &extended, unique_key)),
+        false => None,
+    };
     let found = if keys.iter().all(|(e, _)| reads_only(e, position, &aliases)) {
         let from = &mut s.from[0];
         if position > 0 {
@@ -220,12 +229,10 @@ pub(super) fn discovery(
         s.selection = None;
         select_keys(statement, s, &exprs, unique_key)
     } else {
-        select_keys(statement, joined.clone(), &exprs, unique_key)
+        select_keys(statement, joined()?, &exprs, unique_key)
     };
-    let nulled = nulled_with(select, position, &aliases);
-    let extended: Vec<Expr> = exprs.iter().map(|e| null_extended(e, &nulled, &aliases)).collect();
-    if extended == exprs {
-        return Ok(found);
-    }
-    Ok(format!("{found}\nUNION\n{}", select_keys(statement, joined, &extended, unique_key)))
+    Ok(match also_extended {
+        Some(extended) => format!("{found}\nUNION\n{extended}"),
+        None => found,
+    })
 }

@@ -117,19 +117,18 @@ pub fn why_no_key(query: &str) -> String {
 /// True when `unique_key` is every one of `columns` (in any order): a row's key is then its whole value, and a query
 /// returning a row twice returns one key twice, which the model keeps.
 pub fn keyed_by_rows(unique_key: &[String], columns: &[String]) -> bool {
-    !columns.is_empty()
-        && unique_key.len() == columns.len()
-        && columns.iter().all(|c| unique_key.iter().any(|k| k.eq_ignore_ascii_case(c)))
+    !columns.is_empty() && same_names(unique_key, columns)
+}
+
+/// True when `a` and `b` name the same columns, in any order and case.
+fn same_names(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && b.iter().all(|c| a.iter().any(|k| k.eq_ignore_ascii_case(c)))
 }
 
 /// True when a key of `query` (with output `columns`) has many rows by design: every column, or the partition of its
 /// windows; never when its shape keeps one row per key (DISTINCT, a `row_number() = 1` dedup).
 pub fn key_rows_repeat(query: &str, unique_key: &[String], columns: &[String]) -> bool {
-    let partitioned = || {
-        partition_key(query).is_some_and(|p| {
-            p.len() == unique_key.len() && p.iter().all(|c| unique_key.iter().any(|k| k.eq_ignore_ascii_case(c)))
-        })
-    };
+    let partitioned = || partition_key(query).is_some_and(|p| same_names(unique_key, &p));
     !super::unique_by_shape(query, unique_key) && (keyed_by_rows(unique_key, columns) || partitioned())
 }
 
