@@ -37,6 +37,7 @@ fn aliases(select: &Select) -> Vec<String> {
                 .map(|a| a.name.value.to_lowercase())
                 .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()))
                 .unwrap_or_default(),
+            TableFactor::Derived { alias: Some(alias), .. } => alias.name.value.to_lowercase(),
             _ => String::new(),
         })
         .collect()
@@ -78,7 +79,7 @@ fn relations_read(expr: &Expr, aliases: &[String]) -> Vec<usize> {
     read
 }
 
-fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
+pub(super) fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
     match expr {
         Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
             conjuncts(left, out);
@@ -108,18 +109,23 @@ fn linking(expr: &Expr, aliases: &[String]) -> Option<Expr> {
 }
 
 /// The relations that turn NULL-extended when a row of the relation at `position` stops (or starts) matching: it,
-/// when a LEFT JOIN brings it, and every later LEFT-joined relation whose ON reads one of those.
+/// when an outer join can NULL-extend its partners (LEFT or FULL JOIN bringing it in; RIGHT or FULL JOIN after it
+/// as the first), and every later LEFT-joined relation whose ON reads one of those.
 fn nulled_with(select: &Select, position: usize, aliases: &[String]) -> Vec<usize> {
     let Some(from) = select.from.first() else { return Vec::new() };
-    let left = |i: usize| {
-        i > 0 && matches!(from.joins[i - 1].join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))
+    let operator = |i: usize| &from.joins[i - 1].join_operator;
+    let nullable = match position {
+        0 => from.joins.first().is_some_and(|j| {
+            matches!(j.join_operator, JoinOperator::Right(_) | JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_))
+        }),
+        p => matches!(operator(p), JoinOperator::Left(_) | JoinOperator::LeftOuter(_) | JoinOperator::FullOuter(_)),
     };
-    if !left(position) {
+    if !nullable {
         return Vec::new();
     }
     let mut nulled = vec![position];
     for i in position + 1..aliases.len() {
-        let on = match &from.joins[i - 1].join_operator {
+        let on = match operator(i) {
             JoinOperator::Left(JoinConstraint::On(on)) | JoinOperator::LeftOuter(JoinConstraint::On(on)) => on,
             _ => continue,
         };
@@ -128,6 +134,20 @@ fn nulled_with(select: &Select, position: usize, aliases: &[String]) -> Vec<usiz
         }
     }
     nulled
+}
+
+/// The join operator that keeps, of the rows `op` makes, those holding a row of the changed relation (on the right
+/// of `op` when `changed_right`, else on its left), plus at most rows that only widen the keys found.
+fn keeping_changed(op: &JoinOperator, changed_right: bool) -> Option<JoinOperator> {
+    use JoinOperator::*;
+    match (op, changed_right) {
+        (Left(c) | LeftOuter(c), true) | (Right(c) | RightOuter(c), false) => Some(Inner(c.clone())),
+        (FullOuter(c), true) => Some(Right(c.clone())),
+        (FullOuter(c), false) => Some(Left(c.clone())),
+        // The rows a SEMI or ANTI JOIN keeps or drops are those joining the changed row, whichever way it decides.
+        (Semi(c) | LeftSemi(c) | Anti(c) | LeftAnti(c), true) => Some(Inner(c.clone())),
+        _ => None,
+    }
 }
 
 /// `expr` with every column of the `nulled` relations read as NULL: the key of a NULL-extended row.
@@ -159,23 +179,55 @@ fn through_joins(
         }
     }
     for (i, join) in s.from[0].joins.iter_mut().enumerate() {
-        // Only rows that join a changed row matter: an outer join must not bring every other row in.
-        if i + 1 == position {
-            if let JoinOperator::Left(c) | JoinOperator::LeftOuter(c) = &join.join_operator {
-                join.join_operator = JoinOperator::Inner(c.clone());
+        // Only rows that join a changed row matter: an outer join must not bring every other row in. A RIGHT or
+        // FULL JOIN is the only join (keys.rs), so the changed relation is on one of its two sides.
+        if i + 1 == position || (position == 0 && i == 0) {
+            if let Some(op) = keeping_changed(&join.join_operator, i + 1 == position) {
+                join.join_operator = op;
             }
         }
         if let JoinOperator::Join(JoinConstraint::On(on))
         | JoinOperator::Inner(JoinConstraint::On(on))
         | JoinOperator::Left(JoinConstraint::On(on))
         | JoinOperator::LeftOuter(JoinConstraint::On(on))
+        | JoinOperator::Right(JoinConstraint::On(on))
+        | JoinOperator::RightOuter(JoinConstraint::On(on))
+        | JoinOperator::FullOuter(JoinConstraint::On(on))
         | JoinOperator::CrossJoin(JoinConstraint::On(on)) = &mut join.join_operator
         {
             *on = linking(on, aliases).unwrap_or(Expr::Value(Value::Boolean(true).into()));
         }
     }
+    // Another relation's SEMI or ANTI JOIN only filters the rows, and its columns are not read after it.
+    s.from[0].joins.retain(|j| !semi_or_anti(&j.join_operator));
     s.selection = s.selection.as_ref().and_then(|w| linking(w, aliases));
     Ok(())
+}
+
+pub(super) fn semi_or_anti(op: &JoinOperator) -> bool {
+    matches!(op, JoinOperator::Semi(_) | JoinOperator::LeftSemi(_) | JoinOperator::Anti(_) | JoinOperator::LeftAnti(_))
+}
+
+/// The discovery of a table read in a WHERE subquery: the keys of the outer rows meeting `reached` (the condition
+/// that a changed row of the table correlates with them, see subqueries.rs), over the FROM as the joins'
+/// discoveries read it, every relation widened by its old versions.
+pub(super) fn through_subquery(
+    statement: &Statement,
+    select: &Select,
+    tables: &[String],
+    rows: &[&SourceRows],
+    reached: Expr,
+    keys: &[(Expr, usize)],
+    unique_key: &[String],
+) -> Result<String, String> {
+    let mut s = select.clone();
+    through_joins(&mut s, tables, rows, usize::MAX, &aliases(select))?;
+    s.selection = Some(match s.selection.take() {
+        Some(linked) => Expr::BinaryOp { left: Box::new(linked), op: BinaryOperator::And, right: Box::new(reached) },
+        None => reached,
+    });
+    let exprs: Vec<Expr> = keys.iter().map(|(e, _)| e.clone()).collect();
+    Ok(select_keys(statement, s, &exprs, unique_key))
 }
 
 /// `s` as `SELECT DISTINCT <keys>`, named like the unique key columns.

@@ -1,5 +1,5 @@
 //! The query shapes a refresh by key can follow: a unique key that is a group or partition key (or the order of a
-//! running total), or rows kept as they are; no subquery in an expression; no key from the side of an outer join
+//! running total), or rows kept as they are; no subquery outside WHERE and the SELECT list; no key from the side of an outer join
 //! that a change can turn to NULL.
 
 use std::ops::ControlFlow;
@@ -11,7 +11,7 @@ use super::running::{check_placement, shape};
 
 /// Every check, in the order a user would fix them.
 pub fn check(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
-    check_subqueries(select)?;
+    check_subqueries(select, keys, unique_key)?;
     check_grouping(select, keys, unique_key)?;
     check_distinct_on(select, keys, unique_key)?;
     check_windows(select, keys, unique_key)?;
@@ -90,16 +90,30 @@ fn check_windows(select: &Select, keys: &[(Expr, usize)], unique_key: &[String])
     }
 }
 
-/// A subquery in an expression (`x > (SELECT avg(x) FROM t)`, `EXISTS`, `IN (SELECT ...)`) reads rows of every key.
-fn check_subqueries(select: &Select) -> Result<(), String> {
-    let found = visit_expressions(select, |e| match e {
-        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    });
-    match found {
-        ControlFlow::Break(()) => {
-            Err("it has a subquery in an expression, whose result depends on the rows of every key".into())
-        }
+/// A subquery in WHERE or in a SELECT item is followed through its correlation (subqueries.rs); one in a key
+/// column, an ON, GROUP BY or HAVING gives a value that the keys themselves depend on, which a change of its table
+/// moves without the discovery seeing where from.
+fn check_subqueries(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    let holds = |e: &Expr| {
+        visit_expressions(e, |e| match e {
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
+    if let Some(((_, _), name)) = keys.iter().zip(unique_key).find(|((e, _), _)| holds(e)) {
+        return Err(format!(
+            "unique_key column \"{name}\" is computed by a subquery, whose value a change of its table moves; key \
+             the model by other columns or join the subquery's table in FROM"
+        ));
+    }
+    let mut outside = select.clone();
+    outside.selection = None;
+    outside.projection.clear();
+    match visit_expressions(&outside, |e| if holds(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }) {
+        ControlFlow::Break(()) => Err("it has a subquery in an ON, GROUP BY or HAVING clause, whose value the keys \
+                                       cannot follow; join its table in FROM or move the subquery into WHERE"
+            .into()),
         ControlFlow::Continue(()) => Ok(()),
     }
 }
@@ -113,12 +127,22 @@ fn check_distinct_on(select: &Select, keys: &[(Expr, usize)], unique_key: &[Stri
     }
 }
 
-/// A key read from the nullable side of a LEFT JOIN turns NULL when its row stops matching; the discovery finds that
+/// A key read from the nullable side of an outer join turns NULL when its row stops matching; the discovery finds that
 /// NULL-extended key from the columns' table, so a bare column name, which cannot be placed on either side, must be
 /// qualified.
 fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
     let Some(from) = select.from.first() else { return Ok(()) };
-    if !from.joins.iter().any(|j| matches!(j.join_operator, JoinOperator::Left(_) | JoinOperator::LeftOuter(_))) {
+    let outer = |op: &JoinOperator| {
+        matches!(
+            op,
+            JoinOperator::Left(_)
+                | JoinOperator::LeftOuter(_)
+                | JoinOperator::Right(_)
+                | JoinOperator::RightOuter(_)
+                | JoinOperator::FullOuter(_)
+        )
+    };
+    if !from.joins.iter().any(|j| outer(&j.join_operator)) {
         return Ok(());
     }
     for ((expr, _), name) in keys.iter().zip(unique_key) {
@@ -128,8 +152,8 @@ fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[Stri
         });
         if bare.is_break() {
             return Err(format!(
-                "unique_key column \"{name}\": qualify its columns with their table's alias: with a LEFT JOIN the \
-                 analysis must know which side they come from"
+                "unique_key column \"{name}\": qualify its columns with their table's alias: with an outer join \
+                 the analysis must know which side they come from"
             ));
         }
     }

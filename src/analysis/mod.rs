@@ -2,14 +2,17 @@
 
 mod aggregates;
 mod dedup;
+mod derived;
 mod discovery;
 mod fold;
 mod key_checks;
 mod keys;
+mod normalize;
 mod reads;
 mod rows;
 mod running;
 pub mod statement;
+mod subqueries;
 mod unique;
 
 pub use dedup::push_below_dedup;

@@ -47,7 +47,24 @@ pub fn row_key(query: &str, columns: &[String]) -> Option<Vec<String>> {
         && select.named_window.is_empty()
         && !matches!(select.distinct, Some(Distinct::On(_)))
         && !visit_functions(&select, reshaped);
-    (kept && !columns.is_empty()).then(|| columns.to_vec())
+    let key = without_subqueries(&select, columns)?;
+    (kept && !key.is_empty()).then_some(key)
+}
+
+/// `columns` less those a subquery computes (`(SELECT k FROM b WHERE b.i = a.i) AS k`): a function of the outer row
+/// that a change of the subquery's table alters in place, so the row's other columns key it. None when such an item
+/// cannot be matched to its column (the SELECT list has a `*`).
+fn without_subqueries(select: &Select, columns: &[String]) -> Option<Vec<String>> {
+    let computed: Vec<bool> = select.projection.iter().map(super::subqueries::has_subquery).collect();
+    if !computed.contains(&true) {
+        return Some(columns.to_vec());
+    }
+    let star =
+        select.projection.iter().any(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
+    if star || columns.len() != computed.len() {
+        return None;
+    }
+    Some(columns.iter().zip(computed).filter(|(_, c)| !c).map(|(name, _)| name.clone()).collect())
 }
 
 /// The output names of the PARTITION BY that every window of the query shares, when the query has windows, no
@@ -129,7 +146,8 @@ fn same_names(a: &[String], b: &[String]) -> bool {
 /// windows; never when its shape keeps one row per key (DISTINCT, a `row_number() = 1` dedup).
 pub fn key_rows_repeat(query: &str, unique_key: &[String], columns: &[String]) -> bool {
     let partitioned = || partition_key(query).is_some_and(|p| same_names(unique_key, &p));
-    !super::unique_by_shape(query, unique_key) && (keyed_by_rows(unique_key, columns) || partitioned())
+    let by_rows = || row_key(query, columns).is_some_and(|k| same_names(unique_key, &k));
+    !super::unique_by_shape(query, unique_key) && (keyed_by_rows(unique_key, columns) || by_rows() || partitioned())
 }
 
 #[cfg(test)]
@@ -171,6 +189,14 @@ mod tests {
             assert_eq!(key(q), None, "{q}");
         }
         assert_eq!(row_key("SELECT a FROM t", &[]), None);
+        assert_eq!(key("SELECT *, (SELECT max(x) FROM u) AS b FROM t"), None);
+    }
+
+    #[test]
+    fn a_column_a_subquery_computes_is_left_out_of_the_row_key() {
+        let q = "SELECT t.a, (SELECT u.b FROM u WHERE u.a = t.a) AS b FROM t";
+        assert_eq!(key(q).as_deref(), Some("a"));
+        assert_eq!(key("SELECT (SELECT 1) AS a, (SELECT 2) AS b FROM t"), None);
     }
 
     #[test]
@@ -215,7 +241,7 @@ mod tests {
     #[test]
     fn no_key_is_explained_by_the_construct() {
         for (q, expected) in [
-            ("WITH s AS (SELECT 1 AS a) SELECT a FROM s", "write the CTE as a model of its own"),
+            ("WITH RECURSIVE s AS (SELECT 1 AS a) SELECT a FROM s", "WITH RECURSIVE, whose rows each depend"),
             ("SELECT a FROM t UNION ALL SELECT a FROM u", "it combines results"),
             ("SELECT sum(x) AS s FROM t", "aggregates without GROUP BY"),
             ("SELECT a, unnest(xs) AS x FROM t", "unnest()"),

@@ -258,8 +258,8 @@ CASES += [
          may=MODEL("m1") if duckdb.__version__.startswith("1.") else NONE),
     case("sources_value_injection", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := {{'orders': 'updated_at\"; DROP TABLE important; --'}})", OPT + 'sources names change column "updated_at"; DROP TABLE important; --" of table orders, which cannot be read; check both names'),
     case("sources_key_injection", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := MAP {{'orders\"; DROP TABLE important; --': 'updated_at'}})", OPT + BY_KEY.format('it reads orders, which sources does not list: add it with its change column')),
-    case("sources_key_other_table", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := MAP {{'orders': 'updated_at', 'important': 'snapshot'}})", OPT + BY_KEY.format('sources lists important, which its FROM clause does not read')),
-    case("sources_key_own_schema", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := MAP {{'orders': 'updated_at', '_incremental.models': 'snapshot'}})", OPT + BY_KEY.format('sources lists _incremental.models, which its FROM clause does not read')),
+    case("sources_key_other_table", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := MAP {{'orders': 'updated_at', 'important': 'snapshot'}})", OPT + BY_KEY.format('sources lists important, which its query does not read')),
+    case("sources_key_own_schema", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := MAP {{'orders': 'updated_at', '_incremental.models': 'snapshot'}})", OPT + BY_KEY.format('sources lists _incremental.models, which its query does not read')),
     case("sources_value_empty", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := {{'orders': ''}})", OPT + "sources names table 'orders' with change column ''; give a column name such as 'updated_at'"),
     case("sources_value_number", f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := {{'orders': 42}})", OPT + "sources names table 'orders' with change column 42; give a column name such as 'updated_at'"),
     # Injection through vars: values become string literals, names only select a placeholder.
@@ -332,6 +332,9 @@ CASES += [
 SRC_M = (f"CALL incremental_create('m1', '{QS}', unique_key := 'order_id', sources := {{'orders': 'updated_at'}})",
          "CALL incremental_refresh('m1')")
 JOIN_Q = "SELECT o.order_id, p.name FROM orders o {} JOIN products p ON p.product_id = o.order_id % 4"
+JOIN3_Q = JOIN_Q + " JOIN products q ON q.product_id = p.product_id"
+AMONG = ("it uses {} JOIN among more than two tables, and a RIGHT or FULL JOIN is refreshed by key only between two; "
+         "make the other joins a model of its own and join it")
 
 CASES += [
     # Sources changed by the user before a refresh.
@@ -369,11 +372,11 @@ CASES += [
     case("plain_refresh_upstream", "CALL incremental_refresh('orders', upstream := true)", NOT_MODEL.format("orders")),
     case("unknown_model", "CALL incremental_refresh('nope')", UNKNOWN.format('nope')),
     # Joins and groupings a refresh by key cannot follow.
-    case("sources_right_join", f"CALL incremental_create('m1', '{JOIN_Q.format('RIGHT')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format('it uses RIGHT JOIN, and only INNER, LEFT and CROSS joins are refreshed by key')),
-    case("sources_full_join", f"CALL incremental_create('m1', '{JOIN_Q.format('FULL')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format('it uses FULL JOIN, and only INNER, LEFT and CROSS joins are refreshed by key')),
-    case("sources_full_outer_join", f"CALL incremental_create('m1', '{JOIN_Q.format('FULL OUTER')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format('it uses FULL JOIN, and only INNER, LEFT and CROSS joins are refreshed by key')),
+    case("sources_right_join", f"CALL incremental_create('m1', '{JOIN3_Q.format('RIGHT')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format(AMONG.format('RIGHT'))),
+    case("sources_full_join", f"CALL incremental_create('m1', '{JOIN3_Q.format('FULL')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format(AMONG.format('FULL'))),
+    case("sources_full_outer_join", f"CALL incremental_create('m1', '{JOIN3_Q.format('FULL OUTER')}', unique_key := 'order_id', sources := {{'orders': 'updated_at', 'products': 'snapshot'}})", OPT + BY_KEY.format(AMONG.format('FULL'))),
     case("sources_rollup", "CALL incremental_create('m1', 'SELECT order_date, region, sum(amount) AS s FROM orders GROUP BY ROLLUP (order_date, region)', unique_key := 'order_date, region', sources := {'orders': 'updated_at'})", OPT + BY_KEY.format('its GROUP BY uses ROLLUP, whose subtotal rows every change reaches; write each grouping as a model of its own')),
     case("sources_cube", "CALL incremental_create('m1', 'SELECT order_date, region, sum(amount) AS s FROM orders GROUP BY CUBE (order_date, region)', unique_key := 'order_date, region', sources := {'orders': 'updated_at'})", OPT + BY_KEY.format('its GROUP BY uses CUBE, whose subtotal rows every change reaches; write each grouping as a model of its own')),
     case("sources_grouping_sets", "CALL incremental_create('m1', 'SELECT order_date, region, sum(amount) AS s FROM orders GROUP BY GROUPING SETS ((order_date, region), (order_date))', unique_key := 'order_date, region', sources := {'orders': 'updated_at'})", OPT + BY_KEY.format('its GROUP BY uses GROUPING SETS, whose subtotal rows every change reaches; write each grouping as a model of its own')),
-    case("auto_changes_right_join", "CALL incremental_create('m1', 'SELECT m0.order_date, p.name FROM m0 RIGHT JOIN products p ON p.product_id = 1', unique_key := 'order_date')", OK('m1', 'db', 'SELECT m0.order_date, p.name FROM m0 RIGHT JOIN products p ON p.product_id = 1', 'merge', re.compile(r'(?!.*declare sources).*')), may=MODEL("m1")),
+    case("auto_changes_right_join", "CALL incremental_create('m1', 'SELECT m0.order_date, p.name FROM m0 RIGHT JOIN products p ON p.product_id = 1', unique_key := 'order_date')", OK('m1', 'db', 'SELECT m0.order_date, p.name FROM m0 RIGHT JOIN products p ON p.product_id = 1', "merge", "auto: unique_key given, so changed keys are upserted (merge); to refresh only the keys that changed, declare sources, e.g. {'products': 'updated_at', 'm0': 'changes'}"), may=MODEL("m1")),
 ]

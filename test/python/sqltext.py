@@ -8,6 +8,6 @@ def lit(text):
 def table_equals_query(con, name, query):
     """True when table `name` holds exactly the rows of `query`, duplicates counted (EXCEPT ALL both ways)."""
     return con.execute(
-        f"SELECT (SELECT count(*) FROM ({query} EXCEPT ALL SELECT * FROM {name})) + "
-        f"(SELECT count(*) FROM (SELECT * FROM {name} EXCEPT ALL {query}))"
+        f"SELECT (SELECT count(*) FROM (SELECT * FROM ({query}) EXCEPT ALL SELECT * FROM {name})) + "
+        f"(SELECT count(*) FROM (SELECT * FROM {name} EXCEPT ALL SELECT * FROM ({query})))"
     ).fetchone()[0] == 0

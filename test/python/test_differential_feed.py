@@ -38,6 +38,16 @@ MODELS = {
     # keyed partly by the NULL-extended side of a LEFT JOIN: a dims insert or delete moves rows from or to label NULL
     "outer": ("SELECT e.g, d.label, count(*) AS n, sum(e.amount) AS total FROM lake.main.events e "
               "LEFT JOIN lake.main.dims d ON d.k = e.k GROUP BY e.g, d.label", {EVENTS, DIMS}),
+    # a FULL JOIN: an unmatched dims row is a row of its own, and either side's change moves rows to or from NULL
+    "full": ("SELECT e.g, d.k AS dk, d.label, count(e.id) AS n, sum(e.amount) AS total FROM lake.main.events e "
+             "FULL JOIN lake.main.dims d ON d.k = e.k GROUP BY e.g, d.k, d.label", {EVENTS, DIMS}),
+    # WHERE subqueries: a dims change reaches the events rows it correlates with, whichever way NOT decides
+    "labelled": ("SELECT g, count(*) AS n, sum(amount) AS total FROM lake.main.events e WHERE EXISTS "
+                 "(SELECT 1 FROM lake.main.dims d WHERE d.k = e.k AND d.label <> 'label 1') GROUP BY g", {EVENTS, DIMS}),
+    "orphans": ("SELECT id, version, k FROM lake.main.events e WHERE NOT EXISTS "
+                "(SELECT 1 FROM lake.main.dims d WHERE d.k = e.k)", {EVENTS, DIMS}),
+    "listed": ("SELECT k, count(*) AS n FROM lake.main.events WHERE k IN (SELECT k FROM lake.main.dims) GROUP BY k",
+               {EVENTS, DIMS}),
     # a model over another model of the lake: its source is per_g's table, refreshed before it
     "per_n": ("SELECT n, count(*) AS groups, sum(total) AS total, max(hi) AS hi FROM lake.main.per_g GROUP BY n",
               {"lake.main.per_g"}),
@@ -245,7 +255,7 @@ def test_feed_expired_recreated_and_altered_sources(lake):
                 "FROM range(2, 12) t(i)")
     recreated = ("source lake.main.dims changed since the last refresh: it was dropped and created again, so the "
                  "model is rebuilt")
-    refresh_and_check(con, set(), "dims created again", {m: recreated for m in ("per_label", "rows", "outer")})
+    refresh_and_check(con, set(), "dims created again", {m: recreated for m in ("per_label", "rows", "outer", "full", "labelled", "orphans", "listed")})
     play(con, stream, 4, "after dims were created again")
 
     # A column the models do not read added to events, and written: every refresh stays incremental.

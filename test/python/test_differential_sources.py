@@ -46,6 +46,20 @@ MODELS = {
                     "count(min(e.amount)) OVER (PARTITION BY d.grp ORDER BY e.day) AS priced_days "
                     "FROM events e JOIN dims d ON d.k = e.k GROUP BY d.grp, e.day", "grp, day",
                     {"events": "loaded_at", "dims": "snapshot"}),
+    # a CTE filtering the dimension, which changes in place: a row moved out of grp 1 still reaches its keys
+    "cte_grp": ("WITH g1 AS (SELECT k, label FROM dims WHERE grp = 1) SELECT e.k, g1.label, count(*) AS n, "
+                "sum(e.amount) AS total FROM events e JOIN g1 ON g1.k = e.k GROUP BY e.k, g1.label", "k",
+                {"events": "loaded_at", "dims": "changed_at"}),
+    # a subquery in FROM computing the group key, its filter dropping rows
+    "sizes": ("SELECT size, count(*) AS n, sum(amount) AS total FROM (SELECT amount, CASE WHEN amount > 20 THEN "
+              "'big' ELSE 'small' END AS size FROM events WHERE amount IS NOT NULL) AS t GROUP BY size", "size",
+              {"events": "loaded_at"}),
+    # rows whose dimension is in a group, through IN (subquery) and NOT EXISTS, dims listed with a comma
+    "in_grp": ("SELECT e.id, e.version, e.amount FROM events e WHERE e.k IN (SELECT k FROM dims WHERE grp = 2) "
+               "AND NOT EXISTS (SELECT 1 FROM dims d WHERE d.k = e.k + 1 AND d.grp = 3)", "id, version",
+               {"events": "loaded_at", "dims": "snapshot"}),
+    "comma": ("SELECT e.k, d.grp, count(*) AS n FROM events e, dims d WHERE d.k = e.k AND d.grp IS NOT NULL "
+              "GROUP BY e.k, d.grp", "k, grp", {"events": "loaded_at", "dims": "snapshot"}),
 }
 
 
