@@ -74,6 +74,7 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
             None => match (inferred_rows(), crate::analysis::partition_key(&query)) {
                 (Some(key), _) => (key, " (every output column: the query keeps rows as they are, and equal rows are kept as often as it returns them)"),
                 (None, Some(key)) => (key, " (the PARTITION BY of its windows: a change recomputes the partitions it reaches)"),
+                (None, None) if crate::analysis::one_row(&query) => (Vec::new(), ""),
                 (None, None) => {
                     def.strategy_reason.push_str(&format!(
                         "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query: {}",
@@ -94,12 +95,18 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
         return Some(def);
     }
     def.strategy = Strategy::Merge;
-    def.strategy_reason = format!(
-        "auto: reads only DuckLake tables ({}) through their change feeds, with unique key ({}){}, so the keys their changed rows reach are recomputed and merged",
-        relations.join(", "),
-        key.join(", "),
-        inferred
-    );
+    def.strategy_reason = match key.is_empty() {
+        false => format!(
+            "auto: reads only DuckLake tables ({}) through their change feeds, with unique key ({}){}, so the keys their changed rows reach are recomputed and merged",
+            relations.join(", "),
+            key.join(", "),
+            inferred
+        ),
+        true => format!(
+            "auto: reads only DuckLake tables ({}) through their change feeds and aggregates without GROUP BY, so its one row (the empty key) is recomputed when they changed",
+            relations.join(", ")
+        ),
+    };
     def.unique_key = key;
     def.sources = sources;
     def.sources_inferred = true;

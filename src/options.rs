@@ -148,7 +148,7 @@ fn check_sources(model: &str, query: &str, sources: &[Source], unique_key: &[Str
     if has_time {
         return bad("sources and time_column are two ways to find changed rows; pass only one of them".into());
     }
-    if unique_key.is_empty() {
+    if unique_key.is_empty() && !crate::analysis::one_row(query) {
         return bad("sources needs a unique_key: the group or partition key whose rows a change can reach".into());
     }
     let named: Vec<crate::analysis::SourceRows> =
@@ -322,7 +322,9 @@ fn define(
     let (strategy, strategy_reason) = choose_strategy(
         &model,
         strategy_choice,
-        !unique_key.is_empty(),
+        // An aggregate without GROUP BY read from sources is keyed by the empty key (see `analysis::one_row`).
+        !unique_key.is_empty()
+            || (!sources.is_empty() && crate::analysis::one_row(&crate::placeholders::bindable(&query))),
         time_column.is_some(),
         lookback.is_some(),
         !sources.is_empty(),

@@ -155,6 +155,27 @@ pub(super) fn replace_factor(select: &mut Select, position: usize, name: &str, s
     Ok(())
 }
 
+/// Checks that every relation `query` reads is among `sources` and where the analysis can follow it (`followed`,
+/// given a lowercase name), and that every source is read.
+fn covered(query: &str, sources: &[SourceRows], followed: &dyn Fn(&str) -> bool) -> Result<(), String> {
+    let all = crate::analysis::source_relations("", query).map_err(|e| e.to_string())?;
+    let read: Vec<String> = all.iter().map(|relation| relation.join(".").to_lowercase()).collect();
+    for name in &read {
+        if !sources.iter().any(|s| s.name.to_lowercase() == *name) {
+            return Err(format!("it reads {name}, which sources does not list: add it with its change column"));
+        }
+        if !followed(name) {
+            return Err(format!(
+                "it reads {name} in a subquery outside WHERE and the SELECT list; join it in FROM instead"
+            ));
+        }
+    }
+    match sources.iter().find(|s| !read.contains(&s.name.to_lowercase())) {
+        Some(unread) => Err(format!("sources lists {}, which its query does not read", unread.name)),
+        None => Ok(()),
+    }
+}
+
 /// Analyses `query` for a refresh by keys. `sources` are the relations as the user declared them, with their changed
 /// rows; every relation the query reads must be one. Returns why not when it cannot.
 pub fn keyed(
@@ -165,27 +186,17 @@ pub fn keyed(
 ) -> Result<KeyedQuery, String> {
     let (statement, select) = parse_select(query)?;
     if unique_key.is_empty() {
-        return Err("it has no unique_key".into());
+        // The empty key has one row, recomputed by the whole query whenever a source changed.
+        if !super::rows::one_row(query) {
+            return Err("it has no unique_key".into());
+        }
+        covered(query, sources, &|_| true)?;
+        return Ok(KeyedQuery { discoveries: Vec::new(), restricted: statement.to_string() });
     }
     let tables = from_tables(&select)?;
     let in_subqueries = super::subqueries::tables(&select)?;
-    let read = |name: &String| tables.contains(name) || in_subqueries.contains(name);
-    let all = crate::analysis::source_relations("", query).map_err(|e| e.to_string())?;
+    covered(query, sources, &|name| tables.iter().chain(&in_subqueries).any(|t| t == name))?;
     let declared = |name: &str| sources.iter().position(|s| s.name.to_lowercase() == name);
-    for relation in &all {
-        let name = relation.join(".").to_lowercase();
-        if declared(&name).is_none() {
-            return Err(format!("it reads {name}, which sources does not list: add it with its change column"));
-        }
-        if !read(&name) {
-            return Err(format!(
-                "it reads {name} in a subquery outside WHERE and the SELECT list; join it in FROM instead"
-            ));
-        }
-    }
-    if let Some(unread) = sources.iter().find(|s| !read(&s.name.to_lowercase())) {
-        return Err(format!("sources lists {}, which its query does not read", unread.name));
-    }
     let keys = key_exprs(&select, unique_key)?;
     super::key_checks::check(&select, &keys, unique_key)?;
     let rows: Vec<&SourceRows> = tables.iter().map(|name| &sources[declared(name).unwrap_or_default()]).collect();

@@ -19,7 +19,7 @@ pub use dedup::push_below_dedup;
 pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
 pub use reads::{read_columns, ReadColumns};
-pub use rows::{key_rows_repeat, partition_key, row_key, why_no_key};
+pub use rows::{key_rows_repeat, one_row, partition_key, row_key, why_no_key};
 pub use running::{running, Combine, Running};
 pub use unique::{inferred_key, unique_by_shape};
 

@@ -105,6 +105,14 @@ fn output_name(select: &Select, expr: &Expr) -> Option<String> {
     found.or_else(|| (star && single).then(|| column_name(expr).map(str::to_string)).flatten())
 }
 
+/// True when `query` aggregates without GROUP BY: it returns one row (none when HAVING fails), whose key is the
+/// empty key, so any change of its sources recomputes that row and nothing else.
+pub fn one_row(query: &str) -> bool {
+    let Ok((_, select)) = parse_select(query) else { return false };
+    let ungrouped = matches!(&select.group_by, GroupByExpr::Expressions(list, m) if list.is_empty() && m.is_empty());
+    ungrouped && visit_functions(&select.projection, is_aggregate_call) && super::set_returning_call(query).is_none()
+}
+
 /// Why no key can be inferred for `query` and what the user can do, in SQL words; for `strategy_reason` when
 /// `inferred_key`, `row_key` and `partition_key` all find none.
 pub fn why_no_key(query: &str) -> String {
@@ -121,7 +129,7 @@ pub fn why_no_key(query: &str) -> String {
         );
     }
     if !grouped && visit_functions(&select.projection, is_aggregate_call) {
-        return "it aggregates without GROUP BY, so its one row has no key; it is rebuilt from its sources".into();
+        return "it aggregates without GROUP BY, so its one row is keyed by the empty key: leave unique_key out".into();
     }
     if grouped {
         return "its GROUP BY terms are not all items of its SELECT list, or it uses ROLLUP, CUBE or GROUPING SETS; \

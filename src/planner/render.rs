@@ -326,6 +326,30 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorde
     steps
 }
 
+/// Recomputes a one-row model (the empty key) with `query` and writes its row when it differs from the stored one,
+/// compared as multisets so that a HAVING that drops the row, or lets it back, counts as a delete or an insert.
+pub fn one_row(def: &ModelDef, query: &str, rec: &Recorder) -> Vec<Step> {
+    let (t, cols) = (target(def), column_list(&def.column_names(), None));
+    let mut steps = vec![
+        Step::Run(format!("CREATE TEMP TABLE {NEW} AS {query}")),
+        Step::Run(format!("CREATE TEMP TABLE {OLD} AS SELECT {cols} FROM {t}")),
+    ];
+    let (old, new) = (format!("SELECT {cols} FROM {OLD}"), format!("SELECT {cols} FROM {NEW}"));
+    let (gone, came) = (format!("{old} EXCEPT ALL {new}"), format!("{new} EXCEPT ALL {old}"));
+    steps.push(Step::Count(Counter::Inserted, format!("SELECT count(*) FROM ({came})")));
+    steps.push(Step::Count(Counter::Deleted, format!("SELECT count(*) FROM ({gone})")));
+    steps.extend(rec.start(NEW));
+    steps.extend(rec.rows(&gone, -1));
+    steps.extend(rec.rows(&came, 1));
+    let differs = format!("EXISTS ({came} UNION ALL {gone})");
+    steps.push(Step::Run(format!("DELETE FROM {t} WHERE {differs}")));
+    steps.push(Step::Run(format!("INSERT INTO {t} ({cols}) SELECT {cols} FROM {NEW} WHERE {differs}")));
+    steps.push(Step::Run(format!("DROP TABLE {NEW}")));
+    steps.push(Step::Run(format!("DROP TABLE {OLD}")));
+    steps.extend(rec.finish());
+    steps
+}
+
 /// Deletes the window (and the keys being re-inserted) and inserts the window's recomputation.
 pub fn delete_insert(def: &ModelDef, window: &Window, rec: &Recorder) -> Vec<Step> {
     let t = target(def);
