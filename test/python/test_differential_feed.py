@@ -48,6 +48,9 @@ MODELS = {
                 "(SELECT 1 FROM lake.main.dims d WHERE d.k = e.k)", {EVENTS, DIMS}),
     "listed": ("SELECT k, count(*) AS n FROM lake.main.events WHERE k IN (SELECT k FROM lake.main.dims) GROUP BY k",
                {EVENTS, DIMS}),
+    # a one-row model: the empty key, recomputed whenever events changed
+    "totals": ("SELECT count(*) AS n, sum(amount) AS total, min(amount) AS lo FROM lake.main.events WHERE g <> 2",
+               {EVENTS}),
     # a model over another model of the lake: its source is per_g's table, refreshed before it
     "per_n": ("SELECT n, count(*) AS groups, sum(total) AS total, max(hi) AS hi FROM lake.main.per_g GROUP BY n",
               {"lake.main.per_g"}),

@@ -63,6 +63,11 @@ MODELS = {
 }
 
 
+def create(con, name, query, key, sources):
+    src = ", ".join(f"{lit(t)}: {lit(c)}" for t, c in sources.items())
+    key_arg = "" if key is None else f", unique_key := {lit(key)}"
+    con.execute(f"CALL incremental_create({lit(name)}, {lit(query)}{key_arg}, sources := {{{src}}})")
+
 
 class Stream:
     """Events are only inserted (new ids, new versions of old ids, late days, exact copies); dimension rows are
@@ -116,8 +121,7 @@ def test_sources_random_stream(con, seed):
     for sql in SCHEMA:
         con.execute(sql)
     for name, (query, key, sources) in MODELS.items():
-        src = ", ".join(f"{lit(t)}: {lit(c)}" for t, c in sources.items())
-        con.execute(f"CALL incremental_create({lit(name)}, {lit(query)}, unique_key := {lit(key)}, sources := {{{src}}})")
+        create(con, name, query, key, sources)
     stream = Stream(seed)
     for rnd in range(ROUNDS):
         stmts = stream.batch()
@@ -168,8 +172,7 @@ def test_sources_schema_changes(con, seed):
     for sql in SCHEMA:
         con.execute(sql)
     for name, (query, key, sources) in MODELS.items():
-        src = ", ".join(f"{lit(t)}: {lit(c)}" for t, c in sources.items())
-        con.execute(f"CALL incremental_create({lit(name)}, {lit(query)}, unique_key := {lit(key)}, sources := {{{src}}})")
+        create(con, name, query, key, sources)
     stream, rng, extra = Stream(seed), random.Random(seed), []
     for rnd in range(ROUNDS):
         stmts = stream.batch() + (schema_change(rng, rnd, extra) if rnd else [])
