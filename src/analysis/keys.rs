@@ -157,7 +157,7 @@ pub(super) fn replace_factor(select: &mut Select, position: usize, name: &str, s
 
 /// Checks that every relation `query` reads is among `sources` and where the analysis can follow it (`followed`,
 /// given a lowercase name), and that every source is read.
-fn covered(query: &str, sources: &[SourceRows], followed: &dyn Fn(&str) -> bool) -> Result<(), String> {
+pub(super) fn covered(query: &str, sources: &[SourceRows], followed: &dyn Fn(&str) -> bool) -> Result<(), String> {
     let all = crate::analysis::source_relations("", query).map_err(|e| e.to_string())?;
     let read: Vec<String> = all.iter().map(|relation| relation.join(".").to_lowercase()).collect();
     for name in &read {
@@ -184,6 +184,9 @@ pub fn keyed(
     sources: &[SourceRows],
     keys_table: &str,
 ) -> Result<KeyedQuery, String> {
+    if let Some(branches) = super::union::branches(query)? {
+        return super::union::keyed(&branches, query, unique_key, sources, keys_table);
+    }
     let (statement, select) = parse_select(query)?;
     if unique_key.is_empty() {
         // The empty key has one row, recomputed by the whole query whenever a source changed.
@@ -429,7 +432,9 @@ mod tests {
             ("SELECT c FROM o JOIN p ON p.c = (SELECT max(c) FROM p AS q)", &["c"], "subquery in an ON"),
             ("SELECT c FROM o JOIN q ON q.c = o.c", &["c"], "sources does not list"),
             ("WITH RECURSIVE s AS (SELECT * FROM o) SELECT c FROM s", &["c"], "WITH RECURSIVE"),
-            ("SELECT c FROM o UNION SELECT c FROM o", &["c"], "combines results"),
+            ("SELECT c FROM o INTERSECT SELECT c FROM o", &["c"], "combines results with INTERSECT"),
+            ("SELECT c FROM o UNION SELECT c FROM o", &["c"], "supported"),
+            ("SELECT c, n FROM o UNION ALL SELECT sum(x), c FROM o GROUP BY c", &["c"], "a branch of its UNION"),
             ("SELECT c FROM o ORDER BY c LIMIT 5", &["c"], "LIMIT"),
             ("SELECT c FROM o, p", &["c"], "supported"),
             ("SELECT o.c FROM o RIGHT JOIN p ON p.c = o.c JOIN p AS q ON q.c = p.c", &["c"], "RIGHT JOIN among more"),

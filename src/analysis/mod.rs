@@ -13,6 +13,7 @@ mod rows;
 mod running;
 pub mod statement;
 mod subqueries;
+mod union;
 mod unique;
 
 pub use dedup::push_below_dedup;

@@ -38,6 +38,9 @@ fn name(f: &Function) -> String {
 /// `columns` (the query's output columns) as its key when the query keeps rows as they are: no aggregate, GROUP BY,
 /// HAVING, window, QUALIFY or DISTINCT ON, and no function that makes rows (`unnest`) or differs between calls.
 pub fn row_key(query: &str, columns: &[String]) -> Option<Vec<String>> {
+    if let Ok(Some(branches)) = super::union::branches(query) {
+        return super::union::row_key(&branches, columns);
+    }
     let (_, select) = parse_select(query).ok()?;
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
     let reshaped = |f: &Function| is_aggregate_call(f) || f.over.is_some() || VOLATILE.contains(&name(f).as_str());
@@ -116,6 +119,15 @@ pub fn one_row(query: &str) -> bool {
 /// Why no key can be inferred for `query` and what the user can do, in SQL words; for `strategy_reason` when
 /// `inferred_key`, `row_key` and `partition_key` all find none.
 pub fn why_no_key(query: &str) -> String {
+    match super::union::branches(query) {
+        Err(why) => return why,
+        Ok(Some(_)) => {
+            return "its UNION branches share no key: each branch must keep its rows as they are, or all must group \
+                    by the columns at the same positions; pass unique_key"
+                .into()
+        }
+        Ok(None) => {}
+    }
     let (_, select) = match parse_select(query) {
         Ok(parsed) => parsed,
         Err(why) if why.contains(';') => return why,
@@ -153,6 +165,10 @@ fn same_names(a: &[String], b: &[String]) -> bool {
 /// True when a key of `query` (with output `columns`) has many rows by design: every column, or the partition of its
 /// windows; never when its shape keeps one row per key (DISTINCT, a `row_number() = 1` dedup).
 pub fn key_rows_repeat(query: &str, unique_key: &[String], columns: &[String]) -> bool {
+    // Two branches may give one key, whatever each branch's shape.
+    if let Ok(Some(_)) = super::union::branches(query) {
+        return !super::unique_by_shape(query, unique_key);
+    }
     let partitioned = || partition_key(query).is_some_and(|p| same_names(unique_key, &p));
     let by_rows = || row_key(query, columns).is_some_and(|k| same_names(unique_key, &k));
     !super::unique_by_shape(query, unique_key) && (keyed_by_rows(unique_key, columns) || by_rows() || partitioned())
@@ -175,6 +191,7 @@ mod tests {
             "SELECT DISTINCT a, b FROM t",
             "SELECT t.a, u.b FROM t JOIN u ON t.id = u.id",
             "SELECT md5(a || b) AS a, b FROM t",
+            "SELECT a, b FROM t UNION ALL SELECT x, y FROM u WHERE x > 0",
         ] {
             assert_eq!(key(q).as_deref(), Some("a, b"), "{q}");
         }
@@ -192,7 +209,7 @@ mod tests {
             "SELECT a, unnest(bs) AS b FROM t",
             "SELECT a, random() AS b FROM t",
             "SELECT a, b FROM t ORDER BY a LIMIT 3",
-            "SELECT a, b FROM t UNION ALL SELECT a, b FROM u",
+            "SELECT a, b FROM t UNION ALL SELECT a, count(*) FROM u GROUP BY a",
         ] {
             assert_eq!(key(q), None, "{q}");
         }
@@ -250,7 +267,8 @@ mod tests {
     fn no_key_is_explained_by_the_construct() {
         for (q, expected) in [
             ("WITH RECURSIVE s AS (SELECT 1 AS a) SELECT a FROM s", "WITH RECURSIVE, whose rows each depend"),
-            ("SELECT a FROM t UNION ALL SELECT a FROM u", "it combines results"),
+            ("SELECT a FROM t UNION ALL SELECT count(*) FROM u", "its UNION branches share no key"),
+            ("SELECT a FROM t INTERSECT SELECT a FROM u", "with INTERSECT"),
             ("SELECT sum(x) AS s FROM t", "aggregates without GROUP BY"),
             ("SELECT a, unnest(xs) AS x FROM t", "unnest()"),
             ("SELECT a, count(*) AS n FROM t GROUP BY ROLLUP (a)", "ROLLUP"),

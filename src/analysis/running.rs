@@ -115,6 +115,9 @@ pub(super) fn shape(f: &Function, keys: &[(Expr, usize)], unique_key: &[String])
 /// The running totals of `query`, or None when it has none; `bound` and `nulls` are SQL expressions the refresh sets
 /// before the query runs. Errors say why such a query cannot be refreshed by key.
 pub fn running(query: &str, unique_key: &[String], bound: &str, nulls: &str) -> Result<Option<Running>, String> {
+    if super::union::branches(query)?.is_some() {
+        return Ok(None);
+    }
     let (statement, mut select) = parse_select(query)?;
     let keys = key_exprs(&select, unique_key)?;
     let mut found: Vec<(String, Combine, usize, Vec<usize>)> = Vec::new();

@@ -13,6 +13,9 @@ use super::keys::{key_exprs, parse_select};
 
 /// True when `query` cannot return two rows with the same `unique_key` values (NULLs equal, as in GROUP BY).
 pub fn unique_by_shape(query: &str, unique_key: &[String]) -> bool {
+    if let Ok(Some(branches)) = super::union::branches(query) {
+        return super::union::unique(&branches, unique_key);
+    }
     let Ok((_, select)) = parse_select(query) else { return false };
     let Ok(keys) = key_exprs(&select, unique_key) else { return false };
     // `unnest()` in the SELECT list makes rows after the grouping.
@@ -49,6 +52,9 @@ pub fn unique_by_shape(query: &str, unique_key: &[String]) -> bool {
 /// The unique key the query's shape gives, as output column names: its GROUP BY terms when each is an item of
 /// its SELECT list, or the PARTITION BY columns of a `row_number() ... = 1` dedup; None when neither names one.
 pub fn inferred_key(query: &str) -> Option<Vec<String>> {
+    if let Ok(Some(branches)) = super::union::branches(query) {
+        return super::union::inferred_key(&branches);
+    }
     let (_, select) = parse_select(query).ok()?;
     let named = |i: usize, item: &SelectItem| match item {
         SelectItem::ExprWithAlias { expr, alias } => Some((expr.clone(), i + 1, alias.value.clone())),
