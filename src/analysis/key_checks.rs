@@ -131,7 +131,17 @@ fn check_distinct_on(select: &Select, keys: &[(Expr, usize)], unique_key: &[Stri
 /// NULL-extended key from the columns' table, so a bare column name, which cannot be placed on either side, must be
 /// qualified.
 fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
-    let Some(from) = select.from.first() else { return Ok(()) };
+    match keys.iter().zip(unique_key).find(|((expr, _), _)| unplaced(select, expr)) {
+        Some((_, name)) => Err(format!(
+            "unique_key column \"{name}\": qualify its columns with their table's alias: with an outer join the \
+             analysis must know which side they come from"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// True when `select` has an outer join and `expr` reads a bare column name, which cannot be placed on either side.
+pub(super) fn unplaced(select: &Select, expr: &Expr) -> bool {
     let outer = |op: &JoinOperator| {
         matches!(
             op,
@@ -142,20 +152,11 @@ fn check_outer_joins(select: &Select, keys: &[(Expr, usize)], unique_key: &[Stri
                 | JoinOperator::FullOuter(_)
         )
     };
-    if !from.joins.iter().any(|j| outer(&j.join_operator)) {
-        return Ok(());
-    }
-    for ((expr, _), name) in keys.iter().zip(unique_key) {
-        let bare = visit_expressions(expr, |e| match e {
+    let Some(from) = select.from.first() else { return false };
+    from.joins.iter().any(|j| outer(&j.join_operator))
+        && visit_expressions(expr, |e| match e {
             Expr::Identifier(_) => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
-        });
-        if bare.is_break() {
-            return Err(format!(
-                "unique_key column \"{name}\": qualify its columns with their table's alias: with an outer join \
-                 the analysis must know which side they come from"
-            ));
-        }
-    }
-    Ok(())
+        })
+        .is_break()
 }

@@ -79,10 +79,15 @@ pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
             "the extension cannot read its SQL ({e}); write it in the common SQL that sqlparser's DuckDB dialect reads"
         ),
     })?;
+    // With its CTEs written in place (innermost first), a name reads the table it means in its scope; a WITH
+    // RECURSIVE cannot be, so its CTE names are left out instead.
+    let mut statements = statements;
     let mut ctes = Vec::new();
-    for statement in &statements {
+    for statement in &mut statements {
         if let Statement::Query(q) = statement {
-            cte_names(q, &mut ctes);
+            if normalize::inline_all(q).is_err() {
+                cte_names(q, &mut ctes);
+            }
         }
     }
     let mut found: Vec<RelationName> = Vec::new();
@@ -162,6 +167,10 @@ mod tests {
         assert_eq!(
             names("WITH x AS (SELECT * FROM a) SELECT * FROM x JOIN a USING (id) JOIN x y USING (id)"),
             vec!["a"]
+        );
+        assert_eq!(
+            names("WITH b AS (SELECT * FROM t) SELECT * FROM (WITH a AS (SELECT * FROM u) SELECT * FROM a, b)"),
+            vec!["u", "t"]
         );
     }
 }

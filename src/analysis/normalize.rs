@@ -1,30 +1,18 @@
-//! The query as the analysis reads it, the same rows in a plainer shape: each CTE written in place of its references
-//! as a subquery in FROM, tables listed with commas joined by CROSS JOIN (their WHERE then links them, as an ON
-//! would), and an ORDER BY without LIMIT dropped, since a table keeps no order (but for DISTINCT ON, which it
-//! steers).
+//! The query as the analysis reads it, the same rows in a plainer shape: each CTE (at any depth) written in place of
+//! its references as a subquery in FROM, tables listed with commas joined by CROSS JOIN (their WHERE then links
+//! them, as an ON would), and an ORDER BY without LIMIT dropped, since a table keeps no order (but for DISTINCT ON,
+//! which it steers); window items of a subquery in FROM that nothing reads are dropped.
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Cte, Distinct, Join, JoinConstraint, JoinOperator, Query, SetExpr, TableAlias, TableFactor, VisitMut, VisitorMut,
+    visit_expressions, Cte, Distinct, Expr, Join, JoinConstraint, JoinOperator, Query, SelectItem, SetExpr, TableAlias,
+    TableFactor, VisitMut, VisitorMut,
 };
 
 /// `query` normalized in place, or why its shape cannot be.
 pub(super) fn normalize(query: &mut Query) -> Result<(), String> {
-    if let Some(with) = query.with.take() {
-        if with.recursive {
-            return Err("it has WITH RECURSIVE, whose rows each depend on the ones before".into());
-        }
-        let mut inlined: Vec<Cte> = Vec::new();
-        for mut cte in with.cte_tables {
-            inline(&mut cte.query, &inlined)?;
-            inlined.push(cte);
-        }
-        inline(query, &inlined)?;
-    }
-    if nested_with(query) {
-        return Err("it has a WITH clause inside a subquery; move the CTE to the top of the query".into());
-    }
+    inline_all(query)?;
     // DISTINCT ON keeps the first row of each key in that order: there the ORDER BY decides which rows are kept.
     let distinct_on = matches!(query.body.as_ref(), SetExpr::Select(s) if matches!(s.distinct, Some(Distinct::On(_))));
     if query.limit_clause.is_none() && query.fetch.is_none() && !distinct_on {
@@ -33,12 +21,55 @@ pub(super) fn normalize(query: &mut Query) -> Result<(), String> {
     if let SetExpr::Select(select) = query.body.as_mut() {
         join_commas(&mut select.from);
     }
+    prune_windows(query);
     Ok(())
+}
+
+/// Window items of a subquery in FROM that nothing reads (`SELECT i FROM (SELECT *, rank() OVER (...) AS r FROM t)`)
+/// dropped: a window adds a column and never a row, so the rows stay the same, and the query no longer looks
+/// windowed.
+fn prune_windows(query: &mut Query) {
+    let SetExpr::Select(outer) = query.body.as_ref() else { return };
+    if outer.projection.iter().any(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+        return;
+    }
+    let read = names_read(query);
+    let SetExpr::Select(outer) = query.body.as_mut() else { return };
+    for table in &mut outer.from {
+        let factors = std::iter::once(&mut table.relation).chain(table.joins.iter_mut().map(|j| &mut j.relation));
+        for factor in factors {
+            let TableFactor::Derived { subquery, .. } = factor else { continue };
+            let SetExpr::Select(inner) = subquery.body.as_mut() else { continue };
+            if inner.distinct.is_some() {
+                continue;
+            }
+            inner.projection.retain(|item| match item {
+                SelectItem::ExprWithAlias { expr: Expr::Function(f), alias } if f.over.is_some() => {
+                    read.contains(&alias.value.to_lowercase())
+                }
+                _ => true,
+            });
+        }
+    }
+}
+
+/// Every identifier `query` mentions (each part of a qualified one), lowercase.
+fn names_read(query: &Query) -> Vec<String> {
+    let mut names = Vec::new();
+    let _ = visit_expressions(query, |e| {
+        match e {
+            Expr::Identifier(i) => names.push(i.value.to_lowercase()),
+            Expr::CompoundIdentifier(parts) => names.extend(parts.iter().map(|p| p.value.to_lowercase())),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    names
 }
 
 /// Every reference to one of `ctes` in `query` (its FROM clauses and subqueries) replaced by the CTE's query as a
 /// subquery, named like the reference.
-fn inline(query: &mut Query, ctes: &[Cte]) -> Result<(), String> {
+fn inline(query: &mut Query, ctes: &[Cte]) {
     struct Inliner<'a>(&'a [Cte]);
     impl VisitorMut for Inliner<'_> {
         type Break = ();
@@ -64,23 +95,32 @@ fn inline(query: &mut Query, ctes: &[Cte]) -> Result<(), String> {
         }
     }
     let _ = query.visit(&mut Inliner(ctes));
-    Ok(())
 }
 
-/// True when a subquery of `query` has a WITH clause of its own, whose names may shadow the top-level ones.
-fn nested_with(query: &Query) -> bool {
-    struct Finder;
-    impl sqlparser::ast::Visitor for Finder {
+/// Every WITH of `query` and its subqueries written in place, innermost first, so that a CTE named again inside a
+/// subquery stands for its own definition there.
+pub(super) fn inline_all(query: &mut Query) -> Result<(), String> {
+    struct Scopes(Result<(), String>);
+    impl VisitorMut for Scopes {
         type Break = ();
-        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
-            if q.with.is_some() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if query.with.as_ref().is_some_and(|w| w.recursive) {
+                self.0 = Err("it has WITH RECURSIVE, whose rows each depend on the ones before".into());
+                return ControlFlow::Break(());
             }
+            let Some(with) = query.with.take() else { return ControlFlow::Continue(()) };
+            let mut inlined: Vec<Cte> = Vec::new();
+            for mut cte in with.cte_tables {
+                inline(&mut cte.query, &inlined);
+                inlined.push(cte);
+            }
+            inline(query, &inlined);
+            ControlFlow::Continue(())
         }
     }
-    sqlparser::ast::Visit::visit(query, &mut Finder).is_break()
+    let mut scopes = Scopes(Ok(()));
+    let _ = query.visit(&mut scopes);
+    scopes.0
 }
 
 /// `FROM a, b JOIN c ON ...` as `FROM a CROSS JOIN b JOIN c ON ...`: the same rows, since the ON of a join after
@@ -129,6 +169,30 @@ mod tests {
     }
 
     #[test]
+    fn a_cte_inside_a_subquery_shadows_the_outer_one_there() {
+        assert_eq!(
+            normalized("WITH a AS (SELECT 1 AS i) SELECT v.i FROM (WITH a AS (SELECT 2 AS i) SELECT i FROM a) AS v, a")
+                .unwrap(),
+            "SELECT v.i FROM (SELECT i FROM (SELECT 2 AS i) AS a) AS v CROSS JOIN (SELECT 1 AS i) AS a"
+        );
+    }
+
+    #[test]
+    fn window_items_nothing_reads_go() {
+        assert_eq!(
+            normalized("SELECT i, j FROM (SELECT *, cume_dist() OVER (ORDER BY i) AS r FROM a) AS t").unwrap(),
+            "SELECT i, j FROM (SELECT * FROM a) AS t"
+        );
+        for kept in [
+            "SELECT i, r FROM (SELECT *, cume_dist() OVER (ORDER BY i) AS r FROM a) AS t",
+            "SELECT i FROM (SELECT *, cume_dist() OVER (ORDER BY i) AS r FROM a) AS t WHERE t.r > 0.5",
+            "SELECT * FROM (SELECT *, cume_dist() OVER (ORDER BY i) AS r FROM a) AS t",
+        ] {
+            assert_eq!(normalized(kept).unwrap(), kept);
+        }
+    }
+
+    #[test]
     fn commas_become_cross_joins_and_order_without_limit_goes() {
         assert_eq!(
             normalized("SELECT a.i FROM a, b JOIN c ON c.i = b.i WHERE a.i = b.i ORDER BY a.i").unwrap(),
@@ -142,8 +206,8 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_place() {
         assert!(normalized("WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r").unwrap_err().contains("WITH RECURSIVE"));
-        assert!(normalized("SELECT * FROM (WITH a AS (SELECT 1) SELECT * FROM a) AS v")
+        assert!(normalized("SELECT * FROM (WITH RECURSIVE a AS (SELECT 1) SELECT * FROM a) AS v")
             .unwrap_err()
-            .contains("inside a subquery"));
+            .contains("WITH RECURSIVE"));
     }
 }

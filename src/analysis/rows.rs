@@ -54,11 +54,19 @@ pub fn row_key(query: &str, columns: &[String]) -> Option<Vec<String>> {
     (kept && !key.is_empty()).then_some(key)
 }
 
-/// `columns` less those a subquery computes (`(SELECT k FROM b WHERE b.i = a.i) AS k`): a function of the outer row
-/// that a change of the subquery's table alters in place, so the row's other columns key it. None when such an item
-/// cannot be matched to its column (the SELECT list has a `*`).
+/// `columns` less those a subquery computes (`(SELECT k FROM b WHERE b.i = a.i) AS k`), a function of the outer row
+/// that a change of the subquery's table alters in place, and those reading a column that cannot be placed on a side
+/// of an outer join: the row's other columns key it. None when such an item cannot be matched to its column (the
+/// SELECT list has a `*`).
 fn without_subqueries(select: &Select, columns: &[String]) -> Option<Vec<String>> {
-    let computed: Vec<bool> = select.projection.iter().map(super::subqueries::has_subquery).collect();
+    let unplaced = |item: &SelectItem| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            super::key_checks::unplaced(select, e)
+        }
+        _ => false,
+    };
+    let computed: Vec<bool> =
+        select.projection.iter().map(|i| super::subqueries::has_subquery(i) || unplaced(i)).collect();
     if !computed.contains(&true) {
         return Some(columns.to_vec());
     }
@@ -222,6 +230,10 @@ mod tests {
         let q = "SELECT t.a, (SELECT u.b FROM u WHERE u.a = t.a) AS b FROM t";
         assert_eq!(key(q).as_deref(), Some("a"));
         assert_eq!(key("SELECT (SELECT 1) AS a, (SELECT 2) AS b FROM t"), None);
+        assert_eq!(
+            key("SELECT t.a, CASE WHEN k > 0 THEN 1 END AS b FROM t LEFT JOIN u ON u.a = t.a").as_deref(),
+            Some("a")
+        );
     }
 
     #[test]

@@ -51,6 +51,11 @@ MODELS = {
     # a one-row model: the empty key, recomputed whenever events changed
     "totals": ("SELECT count(*) AS n, sum(amount) AS total, min(amount) AS lo FROM lake.main.events WHERE g <> 2",
                {EVENTS}),
+    # UNION ALL keyed by the group column both branches give at one position, and UNION keyed by every column
+    "both": ("SELECT g, count(*) AS n, sum(amount) AS total FROM lake.main.events GROUP BY g UNION ALL "
+             "SELECT grp, count(*), NULL FROM lake.main.dims GROUP BY grp", {EVENTS, DIMS}),
+    "labels": ("SELECT k, label FROM lake.main.dims UNION SELECT e.k, 'event ' || e.g FROM lake.main.events e "
+               "WHERE e.amount > 0", {EVENTS, DIMS}),
     # a model over another model of the lake: its source is per_g's table, refreshed before it
     "per_n": ("SELECT n, count(*) AS groups, sum(total) AS total, max(hi) AS hi FROM lake.main.per_g GROUP BY n",
               {"lake.main.per_g"}),
