@@ -66,24 +66,14 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
         return None;
     }
     let query = crate::placeholders::bindable(&def.query);
-    let inferred_rows = || crate::analysis::row_key(&query, &def.column_names());
-    let (key, inferred) = match def.unique_key.is_empty() {
-        false => (def.unique_key.clone(), ""),
-        true => match crate::analysis::inferred_key(&query) {
-            Some(key) => (key, " inferred from the query"),
-            None => match (inferred_rows(), crate::analysis::partition_key(&query)) {
-                (Some(key), _) => (key, " (every output column: the query keeps rows as they are, and equal rows are kept as often as it returns them)"),
-                (None, Some(key)) => (key, " (the PARTITION BY of its windows: a change recomputes the partitions it reaches)"),
-                (None, None) if crate::analysis::one_row(&query) => (Vec::new(), ""),
-                (None, None) => {
-                    def.strategy_reason.push_str(&format!(
-                        "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query: {}",
-                        crate::analysis::why_no_key(&query)
-                    ));
-                    return Some(def);
-                }
-            },
-        },
+    let (key, inferred) = match key_of(&def, &query) {
+        Ok(found) => found,
+        Err(why) => {
+            def.strategy_reason.push_str(&format!(
+                "; it reads only DuckLake tables, whose change feeds give the changed rows, but no unique key can be inferred from its query: {why}"
+            ));
+            return Some(def);
+        }
     };
     let sources: Vec<Source> =
         relations.iter().map(|r| Source { relation: r.clone(), kind: crate::model::Kind::Feed }).collect();
@@ -111,6 +101,64 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
     def.sources = sources;
     def.sources_inferred = true;
     Some(def)
+}
+
+/// The unique key given, or the one the query's shape gives, with the words saying where it came from (empty when it
+/// was given or is the empty key of a one-row query); why not when there is none.
+fn key_of(def: &ModelDef, query: &str) -> Result<(Vec<String>, &'static str), String> {
+    if !def.unique_key.is_empty() {
+        return Ok((def.unique_key.clone(), ""));
+    }
+    if let Some(key) = crate::analysis::inferred_key(query) {
+        return Ok((key, " inferred from the query"));
+    }
+    match (crate::analysis::row_key(query, &def.column_names()), crate::analysis::partition_key(query)) {
+        (Some(key), _) => Ok((key, " (every output column: the query keeps rows as they are, and equal rows are kept as often as it returns them)")),
+        (None, Some(key)) => Ok((key, " (the PARTITION BY of its windows: a change recomputes the partitions it reaches)")),
+        (None, None) if crate::analysis::one_row(query) => Ok((Vec::new(), "")),
+        (None, None) => Err(crate::analysis::why_no_key(query)),
+    }
+}
+
+/// `strategy := 'auto'` with neither time_column nor sources, for a query reading only plain tables (`relations`,
+/// as written): nothing records their changes, so the reason says which `sources` declaration (with the key the
+/// query gives) would refresh only what changed, or why the query cannot be refreshed by key.
+pub fn suggest_sources(mut def: ModelDef, relations: &[String]) -> ModelDef {
+    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    if !asked || relations.is_empty() {
+        return def;
+    }
+    let query = crate::placeholders::bindable(&def.query);
+    let (key, _) = match key_of(&def, &query) {
+        Ok(found) => found,
+        Err(why) => {
+            def.strategy_reason.push_str(&format!(
+                "; a refresh of only what changed needs a unique key, and none can be inferred from its query: {why}"
+            ));
+            return def;
+        }
+    };
+    let named: Vec<crate::analysis::SourceRows> = relations
+        .iter()
+        .map(|r| crate::analysis::SourceRows::whole(r, &crate::quote::qualified(&r.split('.').collect::<Vec<_>>())))
+        .collect();
+    if let Err(why) = crate::analysis::keyed(&query, &key, &named, "k") {
+        def.strategy_reason.push_str(&format!("; the query cannot be refreshed by key ({why})"));
+        return def;
+    }
+    let listed: Vec<String> =
+        relations.iter().map(|r| format!("{}: '<change column>'", crate::quote::literal(r))).collect();
+    let key_arg = match (def.unique_key.is_empty(), key.is_empty()) {
+        (true, false) => format!(", unique_key := {}", crate::quote::literal(&key.join(", "))),
+        _ => String::new(),
+    };
+    def.strategy_reason.push_str(&format!(
+        "; to refresh only the keys that changed, declare sources := {{{}}}{key_arg}, naming for each table a column \
+         that grows with every insert and update (only you can promise one, so it is not guessed), or 'snapshot' to \
+         compare a copy, which sees deletes too",
+        listed.join(", ")
+    ));
+    def
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ impl Session<'_> {
         if let Some(def) = crate::infer::feed_sources(def.clone(), &relations, &lake) {
             return Ok(def);
         }
+        if models.is_empty() {
+            return Ok(crate::infer::suggest_sources(def, &relations));
+        }
         Ok(crate::infer::changes_sources(def, &relations, &models))
     }
 }
