@@ -8,7 +8,7 @@ use crate::model::{ModelDef, Source, Strategy};
 /// (`relations` as written, and which of them are models of its database): their refreshes record what they change,
 /// so the model reads those changes as if declared `{'m': 'changes'}`. The reason says what was decided, or why not.
 pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String]) -> ModelDef {
-    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    let asked = asked(&def);
     if !asked || def.unique_key.is_empty() || relations.is_empty() {
         return def;
     }
@@ -61,7 +61,7 @@ pub fn changes_sources(mut def: ModelDef, relations: &[String], models: &[String
 /// written) is a table of a DuckLake (`lake`): each is read through its change feed, keyed by the unique_key given
 /// or the one the query's shape gives. None when the query does not qualify; then the other inferences apply.
 pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) -> Option<ModelDef> {
-    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    let asked = asked(&def);
     if !asked || relations.is_empty() || relations.iter().any(|r| !lake.contains(r)) {
         return None;
     }
@@ -103,6 +103,11 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
     Some(def)
 }
 
+/// True when `'auto'` was asked for with neither time_column nor sources: what to read is then up to the inference.
+fn asked(def: &ModelDef) -> bool {
+    def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none()
+}
+
 /// The unique key given, or the one the query's shape gives, with the words saying where it came from (empty when it
 /// was given or is the empty key of a one-row query); why not when there is none.
 fn key_of(def: &ModelDef, query: &str) -> Result<(Vec<String>, &'static str), String> {
@@ -124,7 +129,7 @@ fn key_of(def: &ModelDef, query: &str) -> Result<(Vec<String>, &'static str), St
 /// as written): nothing records their changes, so the reason says which `sources` declaration (with the key the
 /// query gives) would refresh only what changed, or why the query cannot be refreshed by key.
 pub fn suggest_sources(mut def: ModelDef, relations: &[String]) -> ModelDef {
-    let asked = def.requested_strategy == "auto" && def.sources.is_empty() && def.time_column.is_none();
+    let asked = asked(&def);
     if !asked || relations.is_empty() {
         return def;
     }
