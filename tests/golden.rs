@@ -337,7 +337,7 @@ fn cases() -> Vec<(&'static str, Plan)> {
         (
             "sources_query_not_by_key",
             plan(
-                &summary_def("SELECT customer_id, product_id, name FROM orders UNION SELECT 1, 2, 'x'"),
+                &summary_def("SELECT customer_id, product_id, name FROM orders INTERSECT SELECT customer_id, product_id, name FROM products"),
                 &summary_shapes(built(marks)),
                 false,
             ),
