@@ -93,8 +93,9 @@ pub fn feed_sources(mut def: ModelDef, relations: &[String], lake: &[String]) ->
             inferred
         ),
         true => format!(
-            "auto: reads only DuckLake tables ({}) through their change feeds and aggregates without GROUP BY, so its one row (the empty key) is recomputed when they changed",
-            relations.join(", ")
+            "auto: reads only DuckLake tables ({}) through their change feeds and {} when they changed",
+            relations.join(", "),
+            crate::analysis::whole(&query).unwrap_or(crate::analysis::Whole::OneRow).shape()
         ),
     };
     def.unique_key = key;
@@ -109,10 +110,13 @@ fn asked(def: &ModelDef) -> bool {
 }
 
 /// The unique key given, or the one the query's shape gives, with the words saying where it came from (empty when it
-/// was given or is the empty key of a one-row query); why not when there is none.
+/// was given or is the empty key of a query recomputed whole); why not when there is none.
 fn key_of(def: &ModelDef, query: &str) -> Result<(Vec<String>, &'static str), String> {
     if !def.unique_key.is_empty() {
         return Ok((def.unique_key.clone(), ""));
+    }
+    if crate::analysis::whole(query).is_some() {
+        return Ok((Vec::new(), ""));
     }
     if let Some(key) = crate::analysis::inferred_key(query) {
         return Ok((key, " inferred from the query"));
@@ -120,7 +124,6 @@ fn key_of(def: &ModelDef, query: &str) -> Result<(Vec<String>, &'static str), St
     match (crate::analysis::row_key(query, &def.column_names()), crate::analysis::partition_key(query)) {
         (Some(key), _) => Ok((key, " (every output column: the query keeps rows as they are, and equal rows are kept as often as it returns them)")),
         (None, Some(key)) => Ok((key, " (the PARTITION BY of its windows: a change recomputes the partitions it reaches)")),
-        (None, None) if crate::analysis::one_row(query) => Ok((Vec::new(), "")),
         (None, None) => Err(crate::analysis::why_no_key(query)),
     }
 }

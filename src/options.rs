@@ -148,7 +148,7 @@ fn check_sources(model: &str, query: &str, sources: &[Source], unique_key: &[Str
     if has_time {
         return bad("sources and time_column are two ways to find changed rows; pass only one of them".into());
     }
-    if unique_key.is_empty() && !crate::analysis::one_row(query) {
+    if unique_key.is_empty() && crate::analysis::whole(query).is_none() {
         return bad("sources needs a unique_key: the group or partition key whose rows a change can reach".into());
     }
     let named: Vec<crate::analysis::SourceRows> =
@@ -306,12 +306,13 @@ fn define(
         }
     };
     let sources = opts.sources.as_ref().map(|v| parse_sources(&model, v)).transpose()?.unwrap_or_default();
-    if !unique_key.is_empty() && (time_column.is_some() || !sources.is_empty()) {
+    // With sources, the key checks accept a set-returning call outside the key (the input row's columns key its rows).
+    if !unique_key.is_empty() && time_column.is_some() {
         if let Some(f) = crate::analysis::set_returning_call(&crate::placeholders::bindable(&query)) {
             return Err(Error::option(
                 &model,
                 format!(
-                    "the query calls {f}(), which returns several rows per input row, so its rows cannot be refreshed by unique_key with a time_column or sources; leave unique_key out (a time_column alone replaces the window's rows), or leave time_column and sources out (the whole query is re-read and merged)"
+                    "the query calls {f}(), which returns several rows per input row, so its rows cannot be refreshed by unique_key with a time_column; leave unique_key out (a time_column alone replaces the window's rows), or declare sources instead, keyed by columns of the input row (the keys a change reaches are recomputed)"
                 ),
             ));
         }
@@ -322,9 +323,9 @@ fn define(
     let (strategy, strategy_reason) = choose_strategy(
         &model,
         strategy_choice,
-        // An aggregate without GROUP BY read from sources is keyed by the empty key (see `analysis::one_row`).
+        // An aggregate without GROUP BY or a top-k read from sources is keyed by the empty key (`analysis::whole`).
         !unique_key.is_empty()
-            || (!sources.is_empty() && crate::analysis::one_row(&crate::placeholders::bindable(&query))),
+            || (!sources.is_empty() && crate::analysis::whole(&crate::placeholders::bindable(&query)).is_some()),
         time_column.is_some(),
         lookback.is_some(),
         !sources.is_empty(),

@@ -109,7 +109,7 @@ mod tests {
             ("SELECT i FROM (SELECT i, count(*) AS n FROM b GROUP BY i) AS s", "groups, deduplicates"),
             ("SELECT i FROM (SELECT i FROM b UNION ALL SELECT i FROM a) AS s", "combines results"),
             ("SELECT s.i FROM (SELECT b.i FROM b JOIN a ON a.i = b.i) AS s", "over several tables"),
-            ("SELECT s.i FROM a CROSS JOIN LATERAL (SELECT a.i) AS s", "LATERAL"),
+            ("SELECT s.i FROM a CROSS JOIN LATERAL (SELECT b.i FROM b WHERE b.i = a.i) AS s", "LATERAL"),
         ];
         for (query, expected) in cases {
             let got = keyed_by(query, &["i"], &["a", "b"]).err().unwrap_or_default();

@@ -37,7 +37,9 @@ fn aliases(select: &Select) -> Vec<String> {
                 .map(|a| a.name.value.to_lowercase())
                 .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()))
                 .unwrap_or_default(),
-            TableFactor::Derived { alias: Some(alias), .. } => alias.name.value.to_lowercase(),
+            TableFactor::Derived { alias: Some(alias), .. } | TableFactor::UNNEST { alias: Some(alias), .. } => {
+                alias.name.value.to_lowercase()
+            }
             _ => String::new(),
         })
         .collect()

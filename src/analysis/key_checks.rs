@@ -12,6 +12,7 @@ use super::running::{check_placement, shape};
 /// Every check, in the order a user would fix them.
 pub fn check(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
     check_subqueries(select, keys, unique_key)?;
+    check_set_returning(keys, unique_key)?;
     check_grouping(select, keys, unique_key)?;
     check_distinct_on(select, keys, unique_key)?;
     check_windows(select, keys, unique_key)?;
@@ -38,6 +39,17 @@ pub(super) fn same_expr(a: &Expr, b: &Expr) -> bool {
 /// True when GROUP BY term `g` is the key expression `key` as written, or its position in the SELECT list.
 pub(super) fn is_key_term(g: &Expr, key: &Expr, position: usize) -> bool {
     same_expr(g, key) || matches!(g, Expr::Value(v) if v.value.to_string() == position.to_string())
+}
+
+/// A key computed by `unnest(...)` is one of the rows made of an input row; the input row's own columns key them all.
+fn check_set_returning(keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {
+    match keys.iter().zip(unique_key).find(|((expr, _), _)| super::calls_set_returning(expr)) {
+        Some((_, name)) => Err(format!(
+            "unique_key column \"{name}\" is made by a set-returning function (unnest, generate_series), whose rows of \
+             one input row a change reaches together; key by the other columns, which each of those rows repeats"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]) -> Result<(), String> {

@@ -74,7 +74,8 @@ pub(super) fn key_exprs(select: &Select, unique_key: &[String]) -> Result<Vec<(E
         .collect()
 }
 
-/// The relations of the FROM clause in order, named as written (lowercase); only tables joined by INNER, LEFT or
+/// The relations of the FROM clause in order, named as written (lowercase), a set-returning function or a LATERAL
+/// subquery over such functions named by the empty name (it reads no table); only tables joined by INNER, LEFT or
 /// CROSS, or two tables joined by RIGHT or FULL.
 fn from_tables(select: &Select) -> Result<Vec<String>, String> {
     let Some(from) = select.from.first() else { return Err("it reads no table".into()) };
@@ -82,6 +83,7 @@ fn from_tables(select: &Select) -> Result<Vec<String>, String> {
     let factors = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
     for factor in factors {
         match factor {
+            generator if super::is_generator(generator) => names.push(String::new()),
             TableFactor::Table { name, args: None, .. } => names.push(super::name_parts(name).join(".").to_lowercase()),
             TableFactor::Derived { .. } => names.push(super::derived::table_of(factor)?),
             other => return Err(format!("it reads {other}, which is not a plain table")),
@@ -184,26 +186,34 @@ pub fn keyed(
     sources: &[SourceRows],
     keys_table: &str,
 ) -> Result<KeyedQuery, String> {
+    if unique_key.is_empty() {
+        // The empty key's rows are recomputed by the whole query whenever a source changed.
+        let recompute = super::whole::whole(query).and_then(|_| super::whole::recompute(query));
+        let Some(restricted) = recompute else { return Err("it has no unique_key".into()) };
+        covered(query, sources, &|_| true)?;
+        return Ok(KeyedQuery { discoveries: Vec::new(), restricted });
+    }
     if let Some(branches) = super::union::branches(query)? {
         return super::union::keyed(&branches, query, unique_key, sources, keys_table);
     }
     let (statement, select) = parse_select(query)?;
-    if unique_key.is_empty() {
-        // The empty key has one row, recomputed by the whole query whenever a source changed.
-        if !super::rows::one_row(query) {
-            return Err("it has no unique_key".into());
-        }
-        covered(query, sources, &|_| true)?;
-        return Ok(KeyedQuery { discoveries: Vec::new(), restricted: statement.to_string() });
-    }
     let tables = from_tables(&select)?;
     let in_subqueries = super::subqueries::tables(&select)?;
     covered(query, sources, &|name| tables.iter().chain(&in_subqueries).any(|t| t == name))?;
     let declared = |name: &str| sources.iter().position(|s| s.name.to_lowercase() == name);
     let keys = key_exprs(&select, unique_key)?;
     super::key_checks::check(&select, &keys, unique_key)?;
-    let rows: Vec<&SourceRows> = tables.iter().map(|name| &sources[declared(name).unwrap_or_default()]).collect();
+    let generator = SourceRows { name: String::new(), changed: String::new(), widened: None };
+    let rows: Vec<&SourceRows> = tables
+        .iter()
+        .map(|name| match name.is_empty() {
+            true => &generator,
+            false => &sources[declared(name).unwrap_or_default()],
+        })
+        .collect();
+    // A generator's rows change only with the rows it is joined to, whose discoveries reach them.
     let discoveries = (0..tables.len())
+        .filter(|position| !tables[*position].is_empty())
         .map(|position| super::discovery::discovery(&statement, &select, &tables, &rows, position, &keys, unique_key))
         .collect::<Result<Vec<_>, _>>()?;
     let changed: Vec<&str> =
@@ -398,6 +408,20 @@ mod tests {
         let found = discoveries(q, &["a", "b"], &[("o", false), ("p", false)]);
         assert!(found[0].contains("AS o INNER JOIN p") && found[0].contains("NULL AS a"), "{}", found[0]);
         assert!(found[1].contains("o RIGHT JOIN (SELECT") && !found[1].contains("UNION"), "{}", found[1]);
+    }
+
+    #[test]
+    fn a_set_returning_function_in_from_follows_the_row_it_is_joined_to() {
+        let q = "SELECT s.w, u.x FROM s CROSS JOIN unnest([s.a, s.b]) AS u(x) WHERE s.q > 0";
+        assert_eq!(
+            discoveries(q, &["w", "x"], &[("s", true)]),
+            ["SELECT DISTINCT s.w AS w, u.x AS x FROM (SELECT * FROM changed_s) AS s CROSS JOIN unnest([s.a, s.b]) AS u (x)"]
+        );
+        let q = "SELECT w, slot FROM w CROSS JOIN LATERAL (SELECT generate_series AS slot FROM generate_series(1, w.n)) t(slot)";
+        assert_eq!(discoveries(q, &["w", "slot"], &[("w", false)]).len(), 1);
+        assert_eq!(why("SELECT id, unnest(tags) AS tag FROM p", &["id"], &["p"]), "supported");
+        assert!(why("SELECT id, unnest(tags) AS tag FROM p", &["tag"], &["p"]).contains("set-returning"));
+        assert!(why("SELECT t.a FROM t, read_csv('f.csv') AS f", &["a"], &["t"]).contains("not a plain table"));
     }
 
     #[test]

@@ -15,19 +15,21 @@ pub mod statement;
 mod subqueries;
 mod union;
 mod unique;
+mod whole;
 
 pub use dedup::push_below_dedup;
 pub use fold::{fold, Agg, Fold};
 pub use keys::{keyed, KeyedQuery, SourceRows};
 pub use reads::{read_columns, ReadColumns};
-pub use rows::{key_rows_repeat, one_row, partition_key, row_key, why_no_key};
+pub use rows::{key_rows_repeat, partition_key, row_key, why_no_key};
 pub use running::{running, Combine, Running};
 pub use unique::{inferred_key, unique_by_shape};
+pub use whole::{whole, Whole};
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_expressions, visit_relations, BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement,
+    visit_expressions, BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
@@ -90,20 +92,68 @@ pub fn source_relations(model: &str, query: &str) -> Result<Vec<RelationName>> {
             }
         }
     }
-    let mut found: Vec<RelationName> = Vec::new();
-    let _ = visit_relations(&statements, |name| {
-        let parts = name_parts(name);
-        let is_cte = parts.len() == 1 && ctes.contains(&parts[0].to_lowercase());
-        if !is_cte && !parts.is_empty() && !found.contains(&parts) {
-            found.push(parts);
+    let mut tables = Tables { ctes, found: Vec::new() };
+    let _ = statements.visit(&mut tables);
+    Ok(tables.found)
+}
+
+/// Collects the relations of table factors; a set-returning function called in FROM (`unnest(xs) AS u(x)`) makes
+/// rows and reads none.
+struct Tables {
+    ctes: Vec<String>,
+    found: Vec<RelationName>,
+}
+
+impl Visitor for Tables {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, args, .. } = factor {
+            let parts = name_parts(name);
+            let is_cte = parts.len() == 1 && self.ctes.contains(&parts[0].to_lowercase());
+            let generator = args.is_some() && is_set_returning_name(name);
+            if !is_cte && !generator && !parts.is_empty() && !self.found.contains(&parts) {
+                self.found.push(parts);
+            }
         }
-        ControlFlow::<()>::Continue(())
-    });
-    Ok(found)
+        ControlFlow::Continue(())
+    }
+}
+
+fn is_set_returning_name(name: &ObjectName) -> bool {
+    let last = name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
+    SET_RETURNING.contains(&last.trim_matches('"'))
+}
+
+/// True when a relation of FROM makes rows of the ones before it and reads no table: a set-returning function
+/// (`unnest(s.tags) AS u(tag)`, `generate_series(1, w.n)`) or a LATERAL subquery over such functions alone. Each
+/// row it makes depends on the row it is joined to alone, so it follows that row's key.
+fn is_generator(factor: &TableFactor) -> bool {
+    match factor {
+        TableFactor::Table { name, args: Some(_), .. } => is_set_returning_name(name),
+        TableFactor::UNNEST { .. } => true,
+        TableFactor::Derived { lateral: true, subquery, .. } => {
+            source_relations("", &subquery.to_string()).is_ok_and(|found| found.is_empty())
+        }
+        _ => false,
+    }
 }
 
 /// Functions that return several rows per input row when called in a SELECT list.
 const SET_RETURNING: [&str; 4] = ["unnest", "generate_series", "range", "generate_subscripts"];
+
+/// True when `expr` calls a set-returning function: its value is one of several rows made of one input row.
+fn calls_set_returning(expr: &Expr) -> bool {
+    let found = visit_expressions(expr, |e| match e {
+        Expr::Function(f) if is_set_returning(f) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    found.is_break()
+}
+
+fn is_set_returning(f: &sqlparser::ast::Function) -> bool {
+    is_set_returning_name(&f.name)
+}
 
 /// The first set-returning function the query's SELECT lists call (`unnest(tags)`): rows of one input row then
 /// share everything but that column, which plans that match rows by key or time window cannot follow.
@@ -112,9 +162,8 @@ pub fn set_returning_call(query: &str) -> Option<String> {
     let mut found = None;
     let _ = visit_expressions(&statements, |e| {
         if let Expr::Function(f) = e {
-            let name = f.name.0.last().map(|p| p.to_string().to_lowercase()).unwrap_or_default();
-            if SET_RETURNING.contains(&name.trim_matches('"')) {
-                found = Some(name);
+            if is_set_returning(f) {
+                found = f.name.0.last().map(|p| p.to_string().to_lowercase());
                 return ControlFlow::Break(());
             }
         }

@@ -43,7 +43,12 @@ pub fn row_key(query: &str, columns: &[String]) -> Option<Vec<String>> {
     }
     let (_, select) = parse_select(query).ok()?;
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(list, _) if list.is_empty());
-    let reshaped = |f: &Function| is_aggregate_call(f) || f.over.is_some() || VOLATILE.contains(&name(f).as_str());
+    // A set-returning call makes several rows of one input row, which share every other column: those key them.
+    let reshaped = |f: &Function| {
+        is_aggregate_call(f)
+            || f.over.is_some()
+            || (VOLATILE.contains(&name(f).as_str()) && !super::is_set_returning(f))
+    };
     let kept = !grouped
         && select.having.is_none()
         && select.qualify.is_none()
@@ -65,8 +70,12 @@ fn without_subqueries(select: &Select, columns: &[String]) -> Option<Vec<String>
         }
         _ => false,
     };
+    let made = |item: &SelectItem| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => super::calls_set_returning(e),
+        _ => false,
+    };
     let computed: Vec<bool> =
-        select.projection.iter().map(|i| super::subqueries::has_subquery(i) || unplaced(i)).collect();
+        select.projection.iter().map(|i| super::subqueries::has_subquery(i) || unplaced(i) || made(i)).collect();
     if !computed.contains(&true) {
         return Some(columns.to_vec());
     }
@@ -114,14 +123,6 @@ fn output_name(select: &Select, expr: &Expr) -> Option<String> {
     let star = select.projection.iter().any(|i| matches!(i, SelectItem::Wildcard(_)));
     let single = select.from.len() == 1 && select.from[0].joins.is_empty();
     found.or_else(|| (star && single).then(|| column_name(expr).map(str::to_string)).flatten())
-}
-
-/// True when `query` aggregates without GROUP BY: it returns one row (none when HAVING fails), whose key is the
-/// empty key, so any change of its sources recomputes that row and nothing else.
-pub fn one_row(query: &str) -> bool {
-    let Ok((_, select)) = parse_select(query) else { return false };
-    let ungrouped = matches!(&select.group_by, GroupByExpr::Expressions(list, m) if list.is_empty() && m.is_empty());
-    ungrouped && visit_functions(&select.projection, is_aggregate_call) && super::set_returning_call(query).is_none()
 }
 
 /// Why no key can be inferred for `query` and what the user can do, in SQL words; for `strategy_reason` when
@@ -214,7 +215,6 @@ mod tests {
             "SELECT a, row_number() OVER (PARTITION BY a) AS b FROM t",
             "SELECT a, b FROM t QUALIFY row_number() OVER (PARTITION BY a ORDER BY b) = 1",
             "SELECT DISTINCT ON (a) a, b FROM t",
-            "SELECT a, unnest(bs) AS b FROM t",
             "SELECT a, random() AS b FROM t",
             "SELECT a, b FROM t ORDER BY a LIMIT 3",
             "SELECT a, b FROM t UNION ALL SELECT a, count(*) FROM u GROUP BY a",
@@ -223,6 +223,13 @@ mod tests {
         }
         assert_eq!(row_key("SELECT a FROM t", &[]), None);
         assert_eq!(key("SELECT *, (SELECT max(x) FROM u) AS b FROM t"), None);
+    }
+
+    #[test]
+    fn a_column_a_set_returning_function_makes_is_left_out_of_the_row_key() {
+        assert_eq!(key("SELECT a, unnest(bs) AS b FROM t").as_deref(), Some("a"));
+        assert_eq!(key("SELECT unnest(xs) AS a, generate_series(1, n) AS b FROM t"), None);
+        assert_eq!(key("SELECT a, unnest(bs) AS b, count(*) OVER () AS n FROM t"), None);
     }
 
     #[test]

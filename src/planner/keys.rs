@@ -91,9 +91,10 @@ pub fn steps(cx: &Cx, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
     let (from, nulls) = running::bound();
     let discover = keyed.discoveries.join("\nUNION\n");
     if def.unique_key.is_empty() {
-        let mut steps = render::one_row(def, &keyed.restricted, rec);
+        let mut steps = render::whole(def, &keyed.restricted, rec);
         steps.extend(source_watermarks(cx, false));
-        return Ok((steps, "; its one row (the empty key) is recomputed from the whole query".to_string()));
+        let whole = crate::analysis::whole(&def.query).unwrap_or(crate::analysis::Whole::OneRow);
+        return Ok((steps, format!("; {}", whole.how())));
     }
     let (mut steps, how) = match (folding, crate::analysis::running(&def.query, &def.unique_key, &from, &nulls)?) {
         (Some(f), _) => {

@@ -326,9 +326,10 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorde
     steps
 }
 
-/// Recomputes a one-row model (the empty key) with `query` and writes its row when it differs from the stored one,
-/// compared as multisets so that a HAVING that drops the row, or lets it back, counts as a delete or an insert.
-pub fn one_row(def: &ModelDef, query: &str, rec: &Recorder) -> Vec<Step> {
+/// Recomputes a model of the empty key (one row, or a top-k) with `query` and writes its rows when they differ from
+/// the stored ones, compared as multisets so that a HAVING that drops the row, or lets it back, counts as a delete or
+/// an insert.
+pub fn whole(def: &ModelDef, query: &str, rec: &Recorder) -> Vec<Step> {
     let (t, cols) = (target(def), column_list(&def.column_names(), None));
     let mut steps = vec![
         Step::Run(format!("CREATE TEMP TABLE {NEW} AS {query}")),
