@@ -69,7 +69,8 @@ fn check_grouping(select: &Select, keys: &[(Expr, usize)], unique_key: &[String]
         }
     }
     let aggregated = visit_functions(&select.projection, is_aggregate_call) || select.having.is_some();
-    for ((expr, position), name) in keys.iter().zip(unique_key) {
+    // A constant key column (a subtotal branch's `NULL AS s`) is the same in every row of a group.
+    for ((expr, position), name) in keys.iter().zip(unique_key).filter(|((e, _), _)| !matches!(e, Expr::Value(_))) {
         let grouped = match &select.group_by {
             GroupByExpr::All(_) => !visit_functions(expr, is_aggregate_call),
             GroupByExpr::Expressions(list, _) if list.is_empty() => !aggregated,

@@ -223,6 +223,19 @@ pub fn keyed(
         discoveries
             .push(super::discovery::through_subquery(&statement, &select, &tables, &rows, reached, &keys, unique_key)?);
     }
+    if super::whole::one_row(query) {
+        // Its key is constant (a subtotal branch of grouping sets): the aggregate returns its row whatever rows it
+        // reads, so the row is kept after it only when its key is among the keys.
+        let on = unique_key
+            .iter()
+            .map(|k| format!("\"__incremental_k\".{k} IS NOT DISTINCT FROM q.{k}", k = ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let restricted = format!(
+            "SELECT * FROM ({statement}) AS q WHERE EXISTS (SELECT 1 FROM {keys_table} AS \"__incremental_k\" WHERE {on})"
+        );
+        return Ok(KeyedQuery { discoveries, restricted });
+    }
     // Keys without NULLs are matched with `=`, which DuckDB turns into a range filter on the source's scan (zone
     // maps skip the rest; measured 12 ms against 230 ms for `IS NOT DISTINCT FROM`); keys with a NULL go through a
     // NULL-safe match of their own. Their rows never share a group or partition, so the two parts are disjoint.

@@ -5,6 +5,7 @@ mod dedup;
 mod derived;
 mod discovery;
 mod fold;
+mod grouping;
 mod key_checks;
 mod keys;
 mod normalize;

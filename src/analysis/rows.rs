@@ -290,7 +290,7 @@ mod tests {
             ("SELECT a FROM t INTERSECT SELECT a FROM u", "with INTERSECT"),
             ("SELECT sum(x) AS s FROM t", "aggregates without GROUP BY"),
             ("SELECT a, unnest(xs) AS x FROM t", "unnest()"),
-            ("SELECT a, count(*) AS n FROM t GROUP BY ROLLUP (a)", "ROLLUP"),
+            ("SELECT a, GROUPING(a) AS g, count(*) AS n FROM t GROUP BY ROLLUP (a)", "GROUPING()"),
             ("SELECT a, rank() OVER (ORDER BY a) AS r FROM t", "do not share one PARTITION BY"),
         ] {
             assert!(why_no_key(q).contains(expected), "{q}: {}", why_no_key(q));

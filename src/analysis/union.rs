@@ -20,14 +20,20 @@ pub(super) struct Branches {
     pub selects: Vec<Select>,
 }
 
-/// The branches of `query` when its body is a chain of `UNION ALL` or of `UNION`; None when it is no union; why not
-/// when it combines results another way.
+/// The branches of `query` when its body is a chain of `UNION ALL` or of `UNION`, or groups by grouping sets (one
+/// branch each, see grouping.rs); None when it is neither; why not when it combines results another way.
 pub(super) fn branches(query: &str) -> Result<Option<Branches>, String> {
     let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, query) else { return Ok(None) };
     let [Statement::Query(q)] = statements.as_slice() else { return Ok(None) };
     let mut q: Query = (**q).clone();
-    if !matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) {
-        return Ok(None);
+    let grouping_sets = match q.body.as_ref() {
+        SetExpr::Select(select) => super::grouping::expand(select)?,
+        _ => None,
+    };
+    match grouping_sets {
+        Some(union) => *q.body = union,
+        None if !matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) => return Ok(None),
+        None => {}
     }
     super::normalize::normalize(&mut q)?;
     if q.limit_clause.is_some() || q.fetch.is_some() {
@@ -174,13 +180,42 @@ fn positions(select: &Select, names: &[String]) -> Option<Vec<usize>> {
     (!found.contains(&0)).then_some(found)
 }
 
+/// The positions (1-based) of `select`'s items that are constants (`NULL AS s`, `'eu' AS region`): any key of the
+/// branch stays one with them added.
+fn constants(select: &Select) -> Vec<usize> {
+    let constant = |item: &SelectItem| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => matches!(e, Expr::Value(_)),
+        _ => false,
+    };
+    select.projection.iter().enumerate().filter(|(_, item)| constant(item)).map(|(i, _)| i + 1).collect()
+}
+
 /// A key every branch gives at the same positions: `per_branch` answers one branch's key names; the union's names
-/// are the first branch's at those positions.
+/// are the first branch's at those positions. When the branches' keys differ, each widened by its constant columns
+/// may agree (the grouping sets of a ROLLUP: the subtotal branches hold NULL where the finer ones group).
 fn common(branches: &Branches, per_branch: impl Fn(&str) -> Option<Vec<String>>) -> Option<Vec<String>> {
+    agreed(branches, &per_branch, false).or_else(|| agreed(branches, &per_branch, true))
+}
+
+fn agreed(
+    branches: &Branches,
+    per_branch: &impl Fn(&str) -> Option<Vec<String>>,
+    with_constants: bool,
+) -> Option<Vec<String>> {
     let sqls = queries(branches);
     let mut agreed: Option<Vec<usize>> = None;
     for (select, sql) in branches.selects.iter().zip(&sqls) {
-        let found = positions(select, &per_branch(sql)?)?;
+        let mut found = match per_branch(sql) {
+            Some(names) => positions(select, &names)?,
+            // An aggregate without GROUP BY has the empty key.
+            None if with_constants && super::whole::one_row(sql) => Vec::new(),
+            None => return None,
+        };
+        if with_constants {
+            found.extend(constants(select));
+            found.sort_unstable();
+            found.dedup();
+        }
         if agreed.as_ref().is_some_and(|a| *a != found) {
             return None;
         }
