@@ -56,6 +56,16 @@ MODELS = {
              "SELECT grp, count(*), NULL FROM lake.main.dims GROUP BY grp", {EVENTS, DIMS}),
     "labels": ("SELECT k, label FROM lake.main.dims UNION SELECT e.k, 'event ' || e.g FROM lake.main.events e "
                "WHERE e.amount > 0", {EVENTS, DIMS}),
+    # a top-k: the empty key, recomputed whole when events changed
+    "top": ("SELECT id, version, amount FROM lake.main.events ORDER BY amount DESC NULLS LAST, id, version LIMIT 5",
+            {EVENTS}),
+    # subtotals by grouping set; a NULL label collides with the (g, NULL) subtotal, so that key has two rows
+    "rollup": ("SELECT e.g, d.label, count(*) AS n, sum(e.amount) AS total FROM lake.main.events e "
+               "JOIN lake.main.dims d ON d.k = e.k GROUP BY ROLLUP (e.g, d.label)", {EVENTS, DIMS}),
+    # rows made by set-returning functions in FROM and in the SELECT list follow the row they are made of
+    "spread": ("SELECT e.id, e.version, s.i FROM lake.main.events e CROSS JOIN generate_series(1, e.g % 3) AS s(i) "
+               "WHERE e.amount > 0", {EVENTS}),
+    "parts": ("SELECT id, unnest([k, g]) AS part FROM lake.main.events", {EVENTS}),
     # a model over another model of the lake: its source is per_g's table, refreshed before it
     "per_n": ("SELECT n, count(*) AS groups, sum(total) AS total, max(hi) AS hi FROM lake.main.per_g GROUP BY n",
               {"lake.main.per_g"}),

@@ -60,6 +60,16 @@ MODELS = {
                {"events": "loaded_at", "dims": "snapshot"}),
     "comma": ("SELECT e.k, d.grp, count(*) AS n FROM events e, dims d WHERE d.k = e.k AND d.grp IS NOT NULL "
               "GROUP BY e.k, d.grp", "k, grp", {"events": "loaded_at", "dims": "snapshot"}),
+    # a top-k over groups: the empty key, recomputed whole when events changed
+    "top_days": ("SELECT day, sum(amount) AS total FROM events GROUP BY day ORDER BY total DESC NULLS LAST, "
+                 "day NULLS LAST LIMIT 3", None, {"events": "loaded_at"}),
+    # subtotals: each grouping set a branch, the finer keys and their (grp, NULL) and (NULL, NULL) subtotals reached
+    "rollup": ("SELECT e.k, d.grp, count(*) AS n, sum(e.amount) AS total FROM events e JOIN dims d ON d.k = e.k "
+               "GROUP BY ROLLUP (d.grp, e.k)", "k, grp", {"events": "loaded_at", "dims": "snapshot"}),
+    # rows made by set-returning functions in FROM and in the SELECT list follow the row they are made of
+    "spread": ("SELECT e.id, e.version, s.i FROM events e CROSS JOIN generate_series(1, e.k % 3) AS s(i)",
+               "id, version, i", {"events": "loaded_at"}),
+    "parts": ("SELECT id, version, unnest([k, k + 1]) AS part FROM events", "id, version", {"events": "loaded_at"}),
 }
 
 
