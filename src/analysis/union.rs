@@ -148,9 +148,6 @@ pub(super) fn keyed(
     sources: &[SourceRows],
     keys_table: &str,
 ) -> Result<KeyedQuery, String> {
-    if unique_key.is_empty() {
-        return Err("it combines results with UNION and has no unique_key".into());
-    }
     super::keys::covered(query, sources, &|_| true)?;
     let (mut discoveries, mut parts) = (Vec::new(), Vec::new());
     for branch in aligned(branches, unique_key)? {
