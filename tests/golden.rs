@@ -266,6 +266,15 @@ fn cases() -> Vec<(&'static str, Plan)> {
     let retyped = [("customer_id", "INTEGER"), ("amount", "BIGINT"), ("note", "VARCHAR")];
     let mut recreated = summary_shapes(built(marks));
     recreated.source_shapes[0].identity = oid("a", 12);
+    // The empty key: the top rows recomputed whole, written where they differ.
+    let mut top_k = summary_def("SELECT customer_id, product_id, name FROM orders ORDER BY product_id DESC LIMIT 3");
+    top_k.sources.truncate(1);
+    top_k.unique_key = Vec::new();
+    // One branch per grouping set; the subtotal's constant key is matched after its aggregate.
+    let mut rollup = summary_def(
+        "SELECT customer_id, product_id, count(*) AS name FROM orders GROUP BY ROLLUP (customer_id, product_id)",
+    );
+    rollup.sources.truncate(1);
     let mut redefined = built("2024-03-01");
     redefined.rebuild_reason = Some("the definition changed (replace := true), so the table is rebuilt".into());
     redefined.columns_match = false;
@@ -293,6 +302,8 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("sources_first_build", plan(&summary_def(SUMMARY), &ModelState::default(), false)),
         ("sources_join_summary", plan(&summary_def(SUMMARY), &summary_shapes(built(marks)), false)),
         ("sources_dedup_partitions", plan(&dedup_by_source, &summary_shapes(built(marks)), false)),
+        ("sources_top_k_whole", plan(&top_k, &summary_shapes(built(marks)), false)),
+        ("sources_rollup_by_grouping_set", plan(&rollup, &summary_shapes(built(marks)), false)),
         ("feed_rows_kept_as_multiset", feed_plan_of(rows, FeedSince::Changed { from: 40, next_kept: true })),
         ("feed_window_partitions", feed_plan_of(ranked, FeedSince::InsertsOnly { from: 40, next_kept: true })),
         ("sources_source_was_empty", plan(&summary_def(SUMMARY), &summary_shapes(one_source_empty.clone()), false)),

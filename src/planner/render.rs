@@ -342,7 +342,9 @@ pub fn whole(def: &ModelDef, query: &str, rec: &Recorder) -> Vec<Step> {
     steps.extend(rec.start(NEW));
     steps.extend(rec.rows(&gone, -1));
     steps.extend(rec.rows(&came, 1));
-    let differs = format!("EXISTS ({came} UNION ALL {gone})");
+    // Each side in its own subquery: set operations chain left to right, and `came UNION ALL old EXCEPT ALL new`
+    // would drop what came.
+    let differs = format!("EXISTS (SELECT * FROM ({came}) UNION ALL SELECT * FROM ({gone}))");
     steps.push(Step::Run(format!("DELETE FROM {t} WHERE {differs}")));
     steps.push(Step::Run(format!("INSERT INTO {t} ({cols}) SELECT {cols} FROM {NEW} WHERE {differs}")));
     steps.push(Step::Run(format!("DROP TABLE {NEW}")));
