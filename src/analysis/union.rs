@@ -162,7 +162,7 @@ pub(super) fn keyed(
         discoveries.extend(keyed.discoveries);
         parts.push(keyed.restricted);
     }
-    Ok(KeyedQuery { discoveries, restricted: combine(branches, &parts) })
+    Ok(KeyedQuery { discoveries, restricted: combine(branches, &parts), whole: None })
 }
 
 /// Each branch as a query of its own, as written.

@@ -90,10 +90,9 @@ pub fn steps(cx: &Cx, rec: &Recorder) -> Result<(Vec<Step>, String), String> {
     };
     let (from, nulls) = running::bound();
     let discover = keyed.discoveries.join("\nUNION\n");
-    if def.unique_key.is_empty() {
+    if let Some(whole) = keyed.whole {
         let mut steps = render::whole(def, &keyed.restricted, rec);
         steps.extend(source_watermarks(cx, false));
-        let whole = crate::analysis::whole(&def.query).unwrap_or(crate::analysis::Whole::OneRow);
         return Ok((steps, format!("; {}", whole.how())));
     }
     let (mut steps, how) = match (folding, crate::analysis::running(&def.query, &def.unique_key, &from, &nulls)?) {
