@@ -3,6 +3,7 @@
 
 use duckdb::Connection;
 
+use super::lookup::Resolved;
 use super::sql::{batch, rows, sql_error};
 use super::state::State;
 use crate::error::{Error, Result};
@@ -209,7 +210,12 @@ pub struct Relation {
 
 /// The table or view at `target`, or None when there is none.
 pub fn relation(conn: &Connection, target: &Target) -> Result<Option<Relation>> {
-    let Some(found) = super::lookup::find(conn, &target.database, &target.schema, &target.table)? else {
+    relation_of(conn, target, super::lookup::find(conn, &target.database, &target.schema, &target.table)?)
+}
+
+/// The table or view at `target`, from what a lookup of its name found.
+pub fn relation_of(conn: &Connection, target: &Target, found: Option<Resolved>) -> Result<Option<Relation>> {
+    let Some(found) = found else {
         return Ok(None);
     };
     let comment = match found.kind.as_str() {

@@ -152,6 +152,13 @@ pub struct LakeTable {
     pub rows: Option<u64>,
 }
 
+/// A DuckLake table's `record_count`, by its id.
+pub fn table_rows(conn: &Connection, lake: &str, id: i64) -> Result<Option<u64>> {
+    let sql = format!("SELECT record_count FROM {}.ducklake_table_stats WHERE table_id = ?", metadata(lake));
+    let found = rows(conn, &sql, &[&id], |r| r.get::<_, Option<i64>>(0))?;
+    Ok(found.into_iter().next().flatten().and_then(|n| u64::try_from(n).ok()))
+}
+
 /// The lake's metadata catalog, attached by DuckLake as `__ducklake_metadata_<name>` (its default name).
 pub fn metadata(lake: &str) -> String {
     ident(&format!("__ducklake_metadata_{lake}"))

@@ -47,6 +47,9 @@ pub struct Session<'a> {
     search_path: std::cell::RefCell<Option<(String, Option<String>)>>,
     /// Relations found by name while `state` gathers a refresh's probes, which look up each source more than once.
     found: std::cell::RefCell<Option<std::collections::HashMap<Target, Option<lookup::Resolved>>>>,
+    /// The names of the lake a refresh's transaction reads, while `state` gathers its probes, when the last read of
+    /// that lake saw them and no snapshot since changed one.
+    names: std::cell::RefCell<Option<seen::LakeNames>>,
 }
 
 /// Runs `f` on a pool connection whose search_path is the caller's. The setup runs in one transaction: with a
@@ -63,6 +66,7 @@ pub fn session<T>(pool: &Pool, search_path: &str, f: impl FnOnce(&Session) -> Re
             memo: &pool.memo,
             search_path: Default::default(),
             found: Default::default(),
+            names: Default::default(),
         };
         let outdated = transaction(conn, || {
             s.use_search_path(search_path)?;
@@ -225,7 +229,11 @@ impl Session<'_> {
     }
 
     pub fn relation(&self, target: &Target) -> Result<Option<catalog::Relation>> {
-        catalog::relation(self.conn, target)
+        let known = self.names.borrow().as_ref().and_then(|n| n.find(self.conn, target));
+        match known {
+            Some(found) => catalog::relation_of(self.conn, target, found?),
+            None => catalog::relation(self.conn, target),
+        }
     }
 
     /// True when the model's table exists and is the one the extension built: built, and still carrying its mark.
@@ -234,11 +242,14 @@ impl Session<'_> {
     }
 
     /// What the planner needs to know about the model's table; refuses a table the extension did not build.
-    pub fn state(&self, stored: &Stored) -> Result<ModelState> {
+    /// `names` are the lake's names at the transaction's snapshot, when known.
+    pub fn state(&self, stored: &Stored, names: Option<&seen::LakeNames>) -> Result<ModelState> {
         // Nothing is created or dropped while the probes run, so a name found once stays found.
         self.found.replace(Some(Default::default()));
+        self.names.replace(names.cloned());
         let state = self.probe_state(stored);
         self.found.replace(None);
+        self.names.replace(None);
         state
     }
 
@@ -260,7 +271,11 @@ impl Session<'_> {
             }
         }
         let columns_match = existing.as_ref().is_some_and(|r| same_columns(&r.columns, &def.columns));
-        let kept_tables = catalog::kept_tables(self.conn, &def.target.database)?;
+        let known = self.names.borrow().as_ref().and_then(|n| n.in_schema(&def.target.database, catalog::SCHEMA));
+        let kept_tables = match known {
+            Some(names) => names,
+            None => catalog::kept_tables(self.conn, &def.target.database)?,
+        };
         Ok(ModelState {
             built: stored.state.built,
             table_exists: existing.is_some(),

@@ -98,7 +98,8 @@ impl Session<'_> {
                     Some((stored, at)) => (stored, Some(at)),
                     None => (self.find(&target)?.ok_or_else(|| self.missing(name, &target))?, None),
                 };
-                let done = self.refresh(stored, full_refresh, settings, started)?;
+                let names = at.as_ref().map(|a: &super::seen::ReadAt| &a.names);
+                let done = self.refresh(stored, names, full_refresh, settings, started)?;
                 match settings.fence.lost() {
                     Some(detail) => Err(Error::RefreshFailed { model: done.name, detail }),
                     None => Ok((done, at)),
@@ -229,12 +230,13 @@ impl Session<'_> {
     fn refresh(
         &self,
         stored: Stored,
+        names: Option<&super::seen::LakeNames>,
         full_refresh: bool,
         settings: &Settings,
         started: (Instant, i64),
     ) -> Result<Refreshed> {
         let stored = if stored.def.validated { stored } else { self.complete_definition(stored)? };
-        let state = self.state(&stored)?;
+        let state = self.state(&stored, names)?;
         self.use_search_path(&stored.def.search_path)?;
         self.checked_fill(&stored.def, &settings.vars)?;
         self.check_query_columns(&stored.def)?;

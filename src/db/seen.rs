@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use duckdb::Connection;
 
 use super::catalog::{self, Stored};
-use super::lookup::metadata;
+use super::lookup::{self, metadata, LakeTable, Resolved};
 use super::memo::database_key;
 use super::sql::{rows, scalar};
 use super::state::State;
@@ -24,10 +24,19 @@ use crate::model::{FeedProbe, FeedSince, Kind, ModelDef, Target};
 use crate::names;
 use crate::planner::snapshots;
 
-/// Where a refresh's transaction read a lake: the lake's memo key and the snapshot.
+/// Where a refresh's transaction read a lake: the lake's memo key, the snapshot, and the lake's names there.
 pub(super) struct ReadAt {
     lake: String,
     snapshot: i64,
+    pub names: LakeNames,
+}
+
+/// A lake's live tables and views at one snapshot, by lower-case schema and name, under the lake's name as DuckDB
+/// spells it: what the snapshot's name lookups answer, without asking the metadata catalog again.
+#[derive(Clone)]
+pub struct LakeNames {
+    db: String,
+    names: HashMap<(String, String), Named>,
 }
 
 /// A lake as read at one snapshot.
@@ -52,7 +61,9 @@ pub struct LakeSeen {
 struct Named {
     schema: String,
     name: String,
+    /// The table's id and uuid; None for a view.
     id: Option<i64>,
+    uuid: Option<String>,
 }
 
 fn name_key(schema: &str, name: &str) -> (String, String) {
@@ -156,9 +167,9 @@ impl Session<'_> {
         let found = self.memo.with_lake(&key, |seen| {
             let stored = seen.models.iter().find(|m| m.def.target.sql_name().to_lowercase() == wanted)?.clone();
             let ids = [seen.id_of(catalog::SCHEMA, "models")?, seen.id_of(catalog::SCHEMA, &state::name_of(target))?];
-            Some((seen.snapshot, stored, ids))
+            Some((seen.snapshot, stored, ids, seen.names.clone()))
         });
-        let Some((since, stored, ids)) = found.flatten() else {
+        let Some((since, stored, ids, names)) = found.flatten() else {
             return Ok(None);
         };
         let db = &stored.def.target.database;
@@ -174,7 +185,9 @@ impl Session<'_> {
                 return Ok(None);
             }
         }
-        Ok(Some((stored, ReadAt { lake: key, snapshot: current })))
+        // No snapshot since changed a name, so the names seen then are the names now.
+        let names = LakeNames { db: lake_name(&key).to_string(), names };
+        Ok(Some((stored, ReadAt { lake: key, snapshot: current, names })))
     }
 
     /// Keeps the state a refresh committed, its transaction having read the lake at `at`, for the next read.
@@ -234,6 +247,50 @@ impl LakeSeen {
     }
 }
 
+impl LakeNames {
+    /// The relation `t` names, when it names one in this lake; None for a name in another database. A table's
+    /// size is read from the lake's statistics (it changes with every insert, its name does not).
+    pub(super) fn find(&self, conn: &Connection, t: &Target) -> Option<Result<Option<Resolved>>> {
+        if !t.database.eq_ignore_ascii_case(&self.db) {
+            return None;
+        }
+        let Some(named) = self.names.get(&name_key(&t.schema, &t.table)) else {
+            return Some(Ok(None));
+        };
+        let lake = match named.id {
+            None => None,
+            Some(id) => match lookup::table_rows(conn, &self.db, id) {
+                Ok(rows) => Some(LakeTable { id, uuid: named.uuid.clone().unwrap_or_default(), rows }),
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let kind = if named.id.is_some() { "ducklake" } else { "view" };
+        Some(Ok(Some(Resolved {
+            oids: None,
+            lake,
+            kind: kind.into(),
+            database: self.db.clone(),
+            schema: named.schema.clone(),
+            table: named.name.clone(),
+        })))
+    }
+
+    /// The names of the tables and views in `schema` of `db`, sorted; None for another database.
+    pub(super) fn in_schema(&self, db: &str, schema: &str) -> Option<Vec<String>> {
+        if !db.eq_ignore_ascii_case(&self.db) {
+            return None;
+        }
+        let mut out: Vec<String> = self.names.values().filter(|n| n.schema == schema).map(|n| n.name.clone()).collect();
+        out.sort();
+        Some(out)
+    }
+}
+
+/// The lake's name in its memo key (`database_key`).
+fn lake_name(key: &str) -> &str {
+    key.split('\u{0}').next().unwrap_or_default()
+}
+
 /// The lake as this transaction reads it, from `before` (what an earlier read saw) where the snapshots since leave
 /// it alone; everything is read again when one of them was expired unread.
 fn read(conn: &Connection, db: &str, before: Option<LakeSeen>) -> Result<LakeSeen> {
@@ -283,10 +340,10 @@ fn fresh(
     let meta = metadata(db);
     let live = |t: &str| format!("{t}.begin_snapshot <= ? AND ({t}.end_snapshot IS NULL OR {t}.end_snapshot > ?)");
     let sql = format!(
-        "SELECT s.schema_name, t.table_name, t.table_id
+        "SELECT s.schema_name, t.table_name, t.table_id, CAST(t.table_uuid AS VARCHAR)
          FROM {meta}.ducklake_table t JOIN {meta}.ducklake_schema s USING (schema_id) WHERE {} AND {}
          UNION ALL
-         SELECT s.schema_name, v.view_name, NULL
+         SELECT s.schema_name, v.view_name, NULL, NULL
          FROM {meta}.ducklake_view v JOIN {meta}.ducklake_schema s USING (schema_id) WHERE {} AND {}",
         live("t"),
         live("s"),
@@ -294,7 +351,8 @@ fn fresh(
         live("s")
     );
     let at = [&snapshot as &dyn duckdb::ToSql; 8];
-    let found = rows(conn, &sql, &at, |r| Ok(Named { schema: r.get(0)?, name: r.get(1)?, id: r.get(2)? }))?;
+    let found =
+        rows(conn, &sql, &at, |r| Ok(Named { schema: r.get(0)?, name: r.get(1)?, id: r.get(2)?, uuid: r.get(3)? }))?;
     let names: HashMap<_, _> = found.into_iter().map(|n| (name_key(&n.schema, &n.name), n)).collect();
     let has_catalog = names.contains_key(&name_key(catalog::SCHEMA, "models"));
     let models = if has_catalog { catalog::all_in(conn, db)? } else { Vec::new() };

@@ -60,7 +60,11 @@ impl Session<'_> {
         if let Some(known) = self.found.borrow().as_ref().and_then(|f| f.get(t)) {
             return Ok(known.clone());
         }
-        let found = lookup::find(self.conn, &t.database, &t.schema, &t.table)?;
+        let known = self.names.borrow().as_ref().and_then(|n| n.find(self.conn, t));
+        let found = match known {
+            Some(found) => found?,
+            None => lookup::find(self.conn, &t.database, &t.schema, &t.table)?,
+        };
         if let Some(f) = self.found.borrow_mut().as_mut() {
             f.insert(t.clone(), found.clone());
         }

@@ -48,7 +48,7 @@ impl SqlFunction for Explain {
                 ];
                 return Ok(vec![row]);
             }
-            let state = s.state(&stored)?;
+            let state = s.state(&stored, None)?;
             let plan = planner::plan(&stored.def, &state, args.full_refresh, &args.settings.vars)?;
             let row = |step: usize, kind: &str, sql: &str| -> Vec<Cell> {
                 vec![
