@@ -363,6 +363,8 @@ pub struct FeedProbe {
     /// The rows ever inserted into the table and still in its files or inlined (DuckLake's `record_count`, which
     /// deletions do not lower): an upper bound on its size, for the cost choice. None when it could not be read.
     pub rows: Option<u64>,
+    /// The table's id in the lake's metadata catalog, when its row there was found.
+    pub table_id: Option<i64>,
 }
 
 /// What changed in a DuckLake source since the snapshot the last refresh read (`from`); `next_kept` says whether the
@@ -379,6 +381,9 @@ pub enum FeedSince {
     InsertsOnly {
         from: i64,
         next_kept: bool,
+        /// Every insertion went to data files of its own (none inlined, none compacted), so the files' record
+        /// counts in the metadata catalog count the inserted rows.
+        in_files: bool,
     },
     Changed {
         from: i64,

@@ -61,6 +61,11 @@ pub fn split_name(name: &str) -> Option<Vec<String>> {
     Some(parts)
 }
 
+/// A DuckLake's metadata catalog, which DuckLake attaches as `__ducklake_metadata_<name>` (its default name).
+pub fn ducklake_metadata(lake: &str) -> String {
+    ident(&format!("__ducklake_metadata_{lake}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

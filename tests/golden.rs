@@ -157,6 +157,7 @@ fn feed_case(orders: FeedSince) -> (ModelDef, ModelState) {
         current: 44,
         since,
         rows: Some(2_000_000),
+        table_id: Some(if table == "orders" { 7 } else { 8 }),
     };
     state.feeds.insert("orders".into(), feed("orders", orders));
     state.feeds.insert("shop.main.products".into(), feed("products", FeedSince::Untouched));
@@ -305,7 +306,7 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("sources_top_k_whole", plan(&top_k, &summary_shapes(built(marks)), false)),
         ("sources_rollup_by_grouping_set", plan(&rollup, &summary_shapes(built(marks)), false)),
         ("feed_rows_kept_as_multiset", feed_plan_of(rows, FeedSince::Changed { from: 40, next_kept: true })),
-        ("feed_window_partitions", feed_plan_of(ranked, FeedSince::InsertsOnly { from: 40, next_kept: true })),
+        ("feed_window_partitions", feed_plan_of(ranked, FeedSince::InsertsOnly { from: 40, next_kept: true, in_files: false })),
         ("sources_source_was_empty", plan(&summary_def(SUMMARY), &summary_shapes(one_source_empty.clone()), false)),
         ("sources_filters_left_out_of_discovery", plan(&summary_def(FILTERED), &summary_shapes(built(marks)), false)),
         ("changes_read_and_recorded", plan(&daily_def(), &keeping("{}", &[STG_LOG, DAILY_LOG, "models"]), false)),
@@ -337,7 +338,11 @@ fn cases() -> Vec<(&'static str, Plan)> {
         ("shapes_watermark_source_recreated", plan(&summary_def(SUMMARY), &recreated, false)),
         ("shapes_not_recorded", plan(&summary_def(SUMMARY), &built(marks), false)),
         ("feed_untouched_noop", feed_plan(FeedSince::Untouched)),
-        ("feed_insertions_only", feed_plan(FeedSince::InsertsOnly { from: 40, next_kept: true })),
+        ("feed_insertions_only", feed_plan(FeedSince::InsertsOnly { from: 40, next_kept: true, in_files: false })),
+        (
+            "feed_insertions_into_files",
+            feed_plan(FeedSince::InsertsOnly { from: 40, next_kept: true, in_files: true }),
+        ),
         ("feed_changes_both_images", feed_plan(FeedSince::Changed { from: 40, next_kept: true })),
         ("feed_changes_after_expired_snapshot", feed_plan(FeedSince::Changed { from: 40, next_kept: false })),
         ("feed_snapshot_expired", feed_plan(FeedSince::Expired { from: 40 })),

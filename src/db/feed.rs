@@ -43,6 +43,7 @@ impl Session<'_> {
                     table: t.table.clone(),
                     current,
                     since,
+                    table_id: row.as_ref().map(|r| r.id),
                     rows: row.and_then(|r| r.rows),
                 },
             );

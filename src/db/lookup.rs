@@ -159,7 +159,4 @@ pub fn table_rows(conn: &Connection, lake: &str, id: i64) -> Result<Option<u64>>
     Ok(found.into_iter().next().flatten().and_then(|n| u64::try_from(n).ok()))
 }
 
-/// The lake's metadata catalog, attached by DuckLake as `__ducklake_metadata_<name>` (its default name).
-pub fn metadata(lake: &str) -> String {
-    ident(&format!("__ducklake_metadata_{lake}"))
-}
+pub use crate::quote::ducklake_metadata as metadata;

@@ -147,6 +147,7 @@ impl Session<'_> {
                         current: seen.snapshot,
                         since,
                         rows: None,
+                        table_id: Some(id),
                     };
                     out.insert(s.relation.clone(), probe);
                 }

@@ -7,7 +7,7 @@ use super::fold;
 use super::render::{self, KEYS};
 use super::running;
 use super::sources::{self, Cx};
-use super::window::{share, share_of_known, MIN_ROWS_FOR_COST};
+use super::window::{share, share_of_count, share_of_known, MIN_ROWS_FOR_COST};
 use super::{CostCheck, Step};
 use crate::analysis::SourceRows;
 use crate::model::{ModelDef, ModelState};
@@ -48,7 +48,10 @@ pub fn cost(cx: &Cx, full: Vec<Step>) -> Option<CostCheck> {
             let changed = format!("({})", sources::changed(cx, s));
             match sources::rows(cx, s) {
                 Some(n) if n < MIN_ROWS_FOR_COST => None,
-                Some(n) => Some(format!("({})", share_of_known(&changed, n))),
+                Some(n) => match sources::changed_count(cx, s) {
+                    Some(count) => Some(format!("({})", share_of_count(&count, n))),
+                    None => Some(format!("({})", share_of_known(&changed, n))),
+                },
                 None => Some(format!("({})", share(&changed, &s.sql_name()))),
             }
         })

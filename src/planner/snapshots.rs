@@ -9,6 +9,8 @@ use crate::model::FeedSince;
 /// which the source's recorded identity catches.
 const REWRITES: &[&str] = &["deleted_from_table", "inlined_delete", "altered_table", "dropped_table"];
 const INSERTS: &[&str] = &["inserted_into_table", "inlined_insert"];
+/// The one entry of a snapshot whose new rows are all in data files it added.
+const FILE_INSERT: &str = "inserted_into_table";
 /// Entries that change a table's rows but no name, column or table: everything else (a table or schema created,
 /// dropped, altered or renamed, a view, and any kind this list does not know) may change what a name means.
 const DATA: &[&str] =
@@ -30,6 +32,15 @@ impl Snapshot {
 
     fn entry_for(&self, kinds: &[&str], table: i64) -> bool {
         self.changes.iter().any(|c| parse(c).is_some_and(|(k, id)| id == table && kinds.contains(&k)))
+    }
+
+    /// True when every entry naming `table` is an insert into files: an entry naming objects by (quoted) name may
+    /// hold a piece that reads as one for the table, and counts against.
+    fn only_file_inserts(&self, table: i64) -> bool {
+        self.changes.iter().all(|c| match parse(c) {
+            Some((kind, id)) => id != table || kind == FILE_INSERT,
+            None => !c.ends_with(&format!(":{table}")),
+        })
     }
 }
 
@@ -91,7 +102,7 @@ pub fn since(snapshots: &[Snapshot], id: Option<i64>, from: i64, current: i64) -
     if !complete || range().any(|s| s.entry_for(REWRITES, id)) {
         FeedSince::Changed { from, next_kept }
     } else if range().any(|s| s.entry_for(INSERTS, id)) {
-        FeedSince::InsertsOnly { from, next_kept }
+        FeedSince::InsertsOnly { from, next_kept, in_files: range().all(|s| s.only_file_inserts(id)) }
     } else {
         FeedSince::Untouched
     }
@@ -108,12 +119,26 @@ mod tests {
     #[test]
     fn since_reads_each_kind_of_entry() {
         let s = run(&[(3, ""), (4, "inlined_insert:1"), (5, "inserted_into_table:2,deleted_from_table:2"), (6, "")]);
-        assert_eq!(since(&s, Some(1), 3, 6), FeedSince::InsertsOnly { from: 3, next_kept: true });
+        assert_eq!(since(&s, Some(1), 3, 6), FeedSince::InsertsOnly { from: 3, next_kept: true, in_files: false });
         assert_eq!(since(&s, Some(2), 3, 6), FeedSince::Changed { from: 3, next_kept: true });
         assert_eq!(since(&s, Some(2), 5, 6), FeedSince::Untouched);
         assert_eq!(since(&s, Some(9), 3, 6), FeedSince::Untouched);
         assert_eq!(since(&s, Some(1), 6, 6), FeedSince::Untouched);
         assert_eq!(since(&s, None, 3, 6), FeedSince::Changed { from: 3, next_kept: true });
+    }
+
+    #[test]
+    fn insertions_into_files_alone_are_counted_from_the_files() {
+        let files = run(&[(3, ""), (4, "inserted_into_table:1"), (5, "inserted_into_table:1,inlined_insert:2")]);
+        assert_eq!(since(&files, Some(1), 3, 5), FeedSince::InsertsOnly { from: 3, next_kept: true, in_files: true });
+        assert_eq!(since(&files, Some(2), 3, 5), FeedSince::InsertsOnly { from: 3, next_kept: true, in_files: false });
+        let mixed = run(&[(3, ""), (4, "inserted_into_table:1,inlined_insert:1")]);
+        assert_eq!(since(&mixed, Some(1), 3, 4), FeedSince::InsertsOnly { from: 3, next_kept: true, in_files: false });
+        let compacted = run(&[(3, ""), (4, "inserted_into_table:1"), (5, "compacted_table:1")]);
+        assert_eq!(
+            since(&compacted, Some(1), 3, 5),
+            FeedSince::InsertsOnly { from: 3, next_kept: true, in_files: false }
+        );
     }
 
     #[test]

@@ -70,6 +70,7 @@ mod tests {
             current,
             since: FeedSince::Untouched,
             rows: None,
+            table_id: None,
         }
     }
 

@@ -20,6 +20,11 @@ pub fn share_of_known(part: &str, rows: u64) -> String {
     format!("SELECT CAST(count(*) AS DOUBLE) / {rows} FROM {part}")
 }
 
+/// The share of `rows` (as above) that `count` (a scalar query of a number of rows) is.
+pub fn share_of_count(count: &str, rows: u64) -> String {
+    format!("SELECT CAST(({count}) AS DOUBLE) / {rows}")
+}
+
 /// How a refresh finds rows whose time is NULL, decided from the query's shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NullCheck {

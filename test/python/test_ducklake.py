@@ -88,3 +88,32 @@ def test_ducklake_source_dropped_and_created_again_is_seen_after_reopening(tmp_p
     assert got == [("full", "source ev changed since the last refresh: it was dropped and created again, so the model is rebuilt", 3)]
     assert con.execute("SELECT ok FROM incremental_verify('latest')").fetchall() == [(True,)]
     con.close()
+
+
+def test_the_cost_of_insertions_into_files_is_counted_from_the_files(tmp_path):
+    """An insert-only range whose rows all went to data files is measured from the files' record counts; inlined
+    insertions (a lake that inlines small inserts) are counted from the rows. Either way the share decides the
+    same: a batch above incremental_full_fraction rebuilds, one below refreshes by key, and the model equals its
+    query after each."""
+    con = open_lake(tmp_path)
+    con.execute("CREATE TABLE ev AS SELECT i AS id, i % 50 AS g FROM range(200000) t(i)")
+    con.execute("CALL incremental_create('by_g', 'SELECT g, count(*) AS n FROM ev GROUP BY g')")
+    con.execute("CALL incremental_refresh('by_g')")
+    con.execute("SET incremental_full_fraction = 0.3")
+
+    def refresh():
+        mode, reason = con.execute("SELECT mode, reason FROM incremental_refresh('by_g')").fetchone()
+        diff = con.execute("SELECT count(*) FROM ((SELECT * FROM by_g EXCEPT ALL SELECT g, count(*) FROM ev GROUP BY g) "
+                           "UNION ALL (SELECT g, count(*) FROM ev GROUP BY g EXCEPT ALL SELECT * FROM by_g))").fetchone()[0]
+        assert diff == 0, reason
+        return mode, reason
+
+    con.execute("INSERT INTO ev SELECT i, i % 50 FROM range(200000, 320000) t(i)")
+    assert refresh() == ("full", "37.5% of a source's rows changed, more than incremental_full_fraction (30.0%), so a full rebuild is cheaper")
+    con.execute("INSERT INTO ev SELECT i, i % 7 FROM range(320000, 330000) t(i)")
+    con.execute("INSERT INTO ev SELECT i, i % 9 FROM range(330000, 335000) t(i)")
+    assert refresh()[0] == "incremental"
+    con.execute("CALL lake.set_option('data_inlining_row_limit', 1000)")
+    con.execute("INSERT INTO ev SELECT i, i % 3 FROM range(335000, 335500) t(i)")
+    assert refresh()[0] == "incremental"
+    con.close()

@@ -5,7 +5,7 @@
 use super::{ChangeSource, Cx};
 use crate::model::{FeedProbe, FeedSince, ModelDef, ModelState, Source};
 use crate::planner::Step;
-use crate::quote::literal;
+use crate::quote::{ducklake_metadata, literal};
 
 /// The `sources` value that declares a feed source.
 pub const DECLARED: &str = "table_changes";
@@ -50,7 +50,7 @@ impl ChangeSource for Feed {
         let rel = s.sql_name();
         match probe(cx, s).map(|p| (p, &p.since)) {
             Some((_, FeedSince::Untouched)) => format!("SELECT * FROM {rel} LIMIT 0"),
-            Some((p, FeedSince::InsertsOnly { from, next_kept })) => {
+            Some((p, FeedSince::InsertsOnly { from, next_kept, .. })) => {
                 committed_after("ducklake_table_insertions", p, *from, *next_kept)
             }
             Some((p, FeedSince::Changed { from, next_kept })) => format!(
@@ -69,6 +69,20 @@ impl ChangeSource for Feed {
 
     fn rows(&self, cx: &Cx, s: &Source) -> Option<u64> {
         probe(cx, s).and_then(|p| p.rows)
+    }
+
+    /// Rows inserted into data files alone are counted from the files' record counts in the metadata catalog,
+    /// without reading the rows.
+    fn changed_count(&self, cx: &Cx, s: &Source) -> Option<String> {
+        let p = probe(cx, s)?;
+        let (FeedSince::InsertsOnly { from, in_files: true, .. }, Some(id)) = (&p.since, p.table_id) else {
+            return None;
+        };
+        Some(format!(
+            "SELECT coalesce(sum(record_count), 0) FROM {}.ducklake_data_file WHERE table_id = {id} AND begin_snapshot > {from} AND begin_snapshot <= {}",
+            ducklake_metadata(&p.catalog),
+            p.current
+        ))
     }
 
     fn marks(&self, cx: &Cx, s: &Source, _full: bool) -> Vec<Step> {

@@ -47,6 +47,10 @@ trait ChangeSource {
     fn rows(&self, _cx: &Cx, _s: &Source) -> Option<u64> {
         None
     }
+    /// A scalar query of how many rows `changed` holds that reads less than counting them, when the kind has one.
+    fn changed_count(&self, _cx: &Cx, _s: &Source) -> Option<String> {
+        None
+    }
     /// Steps that store where the source now is, after a refresh (`full`: a rebuild, which reads everything).
     fn marks(&self, cx: &Cx, s: &Source, full: bool) -> Vec<Step>;
     /// Why the model must be rebuilt because what records this source's changes is gone.
@@ -118,6 +122,10 @@ pub fn widened(cx: &Cx, s: &Source) -> Option<String> {
 
 pub fn rows(cx: &Cx, s: &Source) -> Option<u64> {
     s.kind.imp().rows(cx, s)
+}
+
+pub fn changed_count(cx: &Cx, s: &Source) -> Option<String> {
+    s.kind.imp().changed_count(cx, s)
 }
 
 pub fn marks(cx: &Cx, s: &Source, full: bool) -> Vec<Step> {
