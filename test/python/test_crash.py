@@ -52,8 +52,10 @@ class Worker:
             self.proc.wait(WAIT)
 
     def _read(self):
+        # A line the kill cut short (no newline yet) says nothing complete about where it landed.
         for line in self.proc.stdout:
-            self.lines.put(line.split())
+            if line.endswith("\n"):
+                self.lines.put(line.split())
         self.lines.put(None)
 
     def next(self, timeout=WAIT):
