@@ -105,9 +105,15 @@ leases, refreshes it and returns. Counted: refreshes that wrote rows, summed ove
 {chr(10).join(lines)}
 
 Where the extension's time goes (one `incremental_work` call traced statement by statement on this workload, 1
-worker): about 170 ms, of which the refresh itself is about 120 ms (the hand-written one
-about 80 ms), the lease calls about 25 ms, and two passes over the models about 10 and 18 ms. A pass re-reads only
-what the lake's snapshots since the last pass touched (`src/db/seen.rs`): here the state of the model just refreshed.
+worker, 158 ms that time): the refresh's transaction about 130 ms (lookups of the model's table and sources about
+22 ms, the plan's statements about 79 ms, the state row's UPDATE about 15 ms, the commit about 12 ms), the lease
+calls about 12 ms in five round trips, and the session setup and two passes over the models about 33 ms; of the
+plan's 79 ms, 8 ms counted the inserted rows for the cost choice, which the files' metadata now answers. The
+hand-written refresh took about 80 ms when it was last traced. A pass re-reads only what the lake's snapshots since the last pass touched
+(`src/db/seen.rs`): here the state of the model just refreshed, and a refresh after it takes its name lookups from
+what the pass saw. The same workload run by one worker against the tree before those lookups and the
+metadata-counted cost choice (50 calls, the first 10 left out, alternating builds): median 313 and 288 ms per call
+before, 268 and 252 ms after. Figures on this machine vary 1.5-2x between runs an hour apart.
 With several workers, a worker that wins a claim on a model another worker refreshed since its pass read the models
 lets it go instead of refreshing it again (without that check, most calls with 2 workers refreshed the other
 worker's model once more: a no-op of about 100 ms).
