@@ -161,7 +161,7 @@ impl Session<'_> {
     /// snapshots since wrote neither the models table nor the model's state and changed no name. Call it first in a
     /// transaction: its first read of the lake fixes the snapshot the transaction reads.
     pub(super) fn seen_model(&self, target: &Target) -> Result<Option<(Stored, ReadAt)>> {
-        let Some(key) = self.lake_key(&target.database)? else {
+        let Some((lake, key)) = self.lake_key(&target.database)? else {
             return Ok(None);
         };
         let wanted = target.sql_name().to_lowercase();
@@ -187,7 +187,7 @@ impl Session<'_> {
             }
         }
         // No snapshot since changed a name, so the names seen then are the names now.
-        let names = LakeNames { db: lake_name(&key).to_string(), names };
+        let names = LakeNames { db: lake, names };
         Ok(Some((stored, ReadAt { lake: key, snapshot: current, names })))
     }
 
@@ -200,8 +200,9 @@ impl Session<'_> {
         });
     }
 
-    /// The memo key of an attached DuckLake; None for any other database, and without asking when no lake is kept.
-    fn lake_key(&self, db: &str) -> Result<Option<String>> {
+    /// The name (as DuckDB spells it) and memo key of an attached DuckLake; None for any other database, and
+    /// without asking when no lake is kept.
+    fn lake_key(&self, db: &str) -> Result<Option<(String, String)>> {
         if !self.memo.knows_lakes() {
             return Ok(None);
         }
@@ -211,7 +212,10 @@ impl Session<'_> {
             &[&db],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
         )?;
-        Ok(found.into_iter().find(|(_, kind, _)| kind == "ducklake").map(|(n, k, p)| database_key(&n, &k, &p)))
+        Ok(found.into_iter().find(|(_, kind, _)| kind == "ducklake").map(|(n, k, p)| {
+            let key = database_key(&n, &k, &p);
+            (n, key)
+        }))
     }
 
     /// The commit time of a lake's snapshot, in microseconds since the epoch.
@@ -265,7 +269,7 @@ impl LakeNames {
                 Err(e) => return Some(Err(e)),
             },
         };
-        let kind = if named.id.is_some() { "ducklake" } else { "view" };
+        let kind = if lake.is_some() { "ducklake" } else { "view" };
         Some(Ok(Some(Resolved {
             oids: None,
             lake,
@@ -285,11 +289,6 @@ impl LakeNames {
         out.sort();
         Some(out)
     }
-}
-
-/// The lake's name in its memo key (`database_key`).
-fn lake_name(key: &str) -> &str {
-    key.split('\u{0}').next().unwrap_or_default()
 }
 
 /// The lake as this transaction reads it, from `before` (what an earlier read saw) where the snapshots since leave
