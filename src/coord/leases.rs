@@ -24,18 +24,19 @@ CREATE TABLE IF NOT EXISTS incremental_leases (model text PRIMARY KEY, holder te
   expires timestamptz, last_done timestamptz);
 CREATE OR REPLACE FUNCTION incremental_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS
   $f$ SELECT CAST(floor(extract(epoch FROM t) * 1000000) AS bigint) $f$;
-CREATE OR REPLACE FUNCTION incremental_claim(p_model text, p_owner text, p_ttl double precision)
-RETURNS TABLE(won boolean, holder text, since_us bigint, expires_us bigint) LANGUAGE sql AS $f$
+CREATE OR REPLACE FUNCTION incremental_take(p_model text, p_owner text, p_ttl double precision)
+RETURNS TABLE(won boolean, holder text, since_us bigint, expires_us bigint, last_done_us bigint) LANGUAGE sql AS $f$
   INSERT INTO incremental_leases (model) VALUES (p_model) ON CONFLICT DO NOTHING;
   WITH taken AS (
     UPDATE incremental_leases l SET holder = p_owner, since = now(), expires = now() + make_interval(secs => p_ttl)
     WHERE l.model = (SELECT f.model FROM incremental_leases f
                      WHERE f.model = p_model AND (f.holder IS NULL OR f.expires < now())
                      FOR UPDATE SKIP LOCKED)
-    RETURNING l.holder, l.since, l.expires)
-  SELECT true, t.holder, incremental_us(t.since), incremental_us(t.expires) FROM taken t
+    RETURNING l.holder, l.since, l.expires, l.last_done)
+  SELECT true, t.holder, incremental_us(t.since), incremental_us(t.expires), incremental_us(t.last_done) FROM taken t
   UNION ALL
-  SELECT false, c.holder, incremental_us(c.since), incremental_us(c.expires) FROM incremental_leases c
+  SELECT false, c.holder, incremental_us(c.since), incremental_us(c.expires), incremental_us(c.last_done)
+  FROM incremental_leases c
   WHERE c.model = p_model AND c.holder IS NOT NULL AND c.expires >= now() AND NOT EXISTS (SELECT 1 FROM taken)
 $f$;
 CREATE OR REPLACE FUNCTION incremental_renew(p_model text, p_owner text, p_ttl double precision)
@@ -174,17 +175,18 @@ fn seconds(ttl: Duration) -> String {
 
 impl Coordinator for Leases<'_> {
     fn claim(&self, model: &str, owner: &str, ttl: Duration) -> Result<Claim> {
-        let sql = format!("SELECT * FROM incremental_claim({}, {}, {})", literal(model), literal(owner), seconds(ttl));
+        let sql = format!("SELECT * FROM incremental_take({}, {}, {})", literal(model), literal(owner), seconds(ttl));
         let rows = match self.query(&sql, |r| {
-            Ok((r.get::<_, bool>(0)?, Holder { owner: r.get(1)?, since_us: r.get(2)?, expires_us: r.get(3)? }))
+            let holder = Holder { owner: r.get(1)?, since_us: r.get(2)?, expires_us: r.get(3)? };
+            Ok((r.get::<_, bool>(0)?, holder, r.get::<_, Option<i64>>(4)?))
         }) {
             Ok(rows) => rows,
             Err(e) if raced(&e) => return Ok(Claim::Lost),
             Err(e) => return Err(e),
         };
         Ok(match rows.into_iter().next() {
-            Some((true, _)) => Claim::Won,
-            Some((false, holder)) => Claim::Held(holder),
+            Some((true, _, last_done)) => Claim::Won { last_done },
+            Some((false, holder, _)) => Claim::Held(holder),
             // The row was locked by a claim still running, or inserted by one this snapshot cannot see.
             None => Claim::Lost,
         })

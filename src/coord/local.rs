@@ -52,7 +52,8 @@ impl Coordinator for Local {
         }
         let holder = Holder { owner: owner.to_string(), since_us: now, expires_us: now.saturating_add(ttl_us(ttl)) };
         all.insert(self.key(model), holder);
-        Ok(Claim::Won)
+        let last_done = done().lock().map_err(|_| Error::Closed)?.get(&self.key(model)).copied();
+        Ok(Claim::Won { last_done })
     }
 
     fn renew(&self, model: &str, owner: &str, ttl: Duration) -> Result<bool> {
@@ -115,7 +116,7 @@ mod tests {
     fn one_owner_at_a_time_and_release_by_owner_only() {
         let c = Local::new("test-instance-a");
         let ttl = Duration::from_secs(60);
-        assert_eq!(c.claim("m", "w1", ttl).unwrap(), Claim::Won);
+        assert!(matches!(c.claim("m", "w1", ttl).unwrap(), Claim::Won { .. }));
         assert!(matches!(c.claim("m", "w2", ttl).unwrap(), Claim::Held(h) if h.owner == "w1"));
         assert_eq!(
             c.held().unwrap().iter().map(|(m, h)| (m.as_str(), h.owner.as_str())).collect::<Vec<_>>(),
@@ -128,23 +129,23 @@ mod tests {
         assert!(c.release("m", "w1", true).unwrap());
         let first = c.last_done().unwrap()["m"];
         assert_eq!(c.holder("m").unwrap(), None);
-        assert_eq!(c.claim("m", "w2", ttl).unwrap(), Claim::Won);
+        assert!(matches!(c.claim("m", "w2", ttl).unwrap(), Claim::Won { .. }));
         assert!(c.release("m", "w2", true).unwrap());
         assert!(c.last_done().unwrap()["m"] > first);
-        assert_eq!(c.claim("m", "w2", ttl).unwrap(), Claim::Won);
+        assert!(matches!(c.claim("m", "w2", ttl).unwrap(), Claim::Won { .. }));
         assert!(c.release("m", "w2", false).unwrap());
         assert!(c.last_done().unwrap()["m"] > first);
         // Another database instance in the same process has claims of its own.
-        assert_eq!(Local::new("test-instance-b").claim("m", "w1", ttl).unwrap(), Claim::Won);
+        assert!(matches!(Local::new("test-instance-b").claim("m", "w1", ttl).unwrap(), Claim::Won { .. }));
     }
 
     #[test]
     fn an_expired_claim_is_nobodys() {
         let c = Local::new("test-instance-c");
-        assert_eq!(c.claim("m", "w1", Duration::ZERO).unwrap(), Claim::Won);
+        assert!(matches!(c.claim("m", "w1", Duration::ZERO).unwrap(), Claim::Won { .. }));
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(c.holder("m").unwrap(), None);
-        assert_eq!(c.claim("m", "w2", Duration::from_secs(60)).unwrap(), Claim::Won);
+        assert!(matches!(c.claim("m", "w2", Duration::from_secs(60)).unwrap(), Claim::Won { .. }));
         assert!(!c.renew("m", "w1", Duration::from_secs(60)).unwrap());
     }
 }

@@ -22,8 +22,9 @@ pub struct Holder {
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// The model is the caller's until the time to live runs out or it is released.
-    Won,
+    /// The model is the caller's until the time to live runs out or it is released. `last_done` is when its last
+    /// refresh under a claim finished (as `Coordinator::last_done` reads it), read by the claim itself.
+    Won { last_done: Option<i64> },
     /// Someone else holds it and their claim has not expired.
     Held(Holder),
     /// Another claim raced this one; nothing is held, and trying again later is safe.

@@ -59,7 +59,7 @@ impl Session<'_> {
         loop {
             let sent = Instant::now();
             let holder = match leases.claim(key, owner, TTL)? {
-                Claim::Won => return Ok(sent),
+                Claim::Won { .. } => return Ok(sent),
                 Claim::Held(holder) => Some(holder),
                 Claim::Lost => None,
             };

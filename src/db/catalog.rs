@@ -71,6 +71,7 @@ pub fn databases(conn: &Connection) -> Result<Vec<String>> {
 }
 
 /// An attached database as `duckdb_databases()` lists it, and whether it holds a model catalog.
+#[derive(Clone)]
 pub struct Attached {
     pub name: String,
     pub kind: String,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::Stored;
+use super::catalog::{self, Attached, Stored};
 use super::seen::Lakes;
 use super::Session;
 use crate::error::Result;
@@ -21,11 +21,16 @@ pub struct Fresh {
 }
 
 impl Session<'_> {
-    /// Every model, the graph of which reads which, and each one's freshness, read in one read-only transaction: on
-    /// a DuckLake each statement outside one is a transaction of its own, with its own round of catalog reads.
-    pub fn models_fresh(&self) -> Result<(Vec<Stored>, Graph, Vec<Fresh>)> {
+    /// Every model of the databases `attached` lists (all attached now when None), the graph of which reads which,
+    /// and each one's freshness, read in one read-only transaction: on a DuckLake each statement outside one is a
+    /// transaction of its own, with its own round of catalog reads.
+    pub fn models_fresh(&self, attached: Option<&[Attached]>) -> Result<(Vec<Stored>, Graph, Vec<Fresh>)> {
         super::transaction(self.conn, || {
-            let (all, mut lakes) = self.all_models()?;
+            let attached = match attached {
+                Some(known) => known.to_vec(),
+                None => catalog::attached(self.conn)?,
+            };
+            let (all, mut lakes) = self.all_models(&attached)?;
             let graph = self.graph_of(&all)?;
             let fresh = self.freshness(&all, &graph, &mut lakes)?;
             self.remember(lakes);

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use duckdb::Connection;
 
-use super::catalog::{self, Stored};
+use super::catalog::{self, Attached, Stored};
 use super::lookup::{self, metadata, LakeTable, Resolved};
 use super::memo::database_key;
 use super::sql::{rows, scalar};
@@ -83,11 +83,11 @@ impl Lakes {
 }
 
 impl Session<'_> {
-    /// Every model of every database with a catalog, as `catalog::all` reads them; a DuckLake's are taken from the
-    /// memo where the snapshots since it was read leave them alone. Call in a read-only transaction.
-    pub fn all_models(&self) -> Result<(Vec<Stored>, Lakes)> {
+    /// Every model of every database of `attached` with a catalog, as `catalog::all` reads them; a DuckLake's are
+    /// taken from the memo where the snapshots since it was read leave them alone. Call in a read-only transaction.
+    pub fn all_models(&self, attached: &[Attached]) -> Result<(Vec<Stored>, Lakes)> {
         let (mut all, mut lakes) = (Vec::new(), Lakes::default());
-        for a in catalog::attached(self.conn)? {
+        for a in attached.iter().cloned() {
             if a.kind == "ducklake" {
                 let key = database_key(&a.name, &a.kind, &a.path);
                 let seen = read(self.conn, &a.name, self.memo.take_lake(&key))?;

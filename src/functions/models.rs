@@ -65,7 +65,7 @@ impl SqlFunction for Models {
     fn run(search_path: &String, pool: &Pool) -> Result<Vec<Vec<Cell>>> {
         db::session(pool, search_path, |s| {
             let (mut rows, mut kept) = (Vec::new(), std::collections::BTreeMap::new());
-            let (all, _, fresh) = s.models_fresh()?;
+            let (all, _, fresh) = s.models_fresh(None)?;
             for (m, f) in all.into_iter().zip(fresh) {
                 // A log or copy gone since the last refresh makes the next one a rebuild, as the planner decides.
                 let db = m.def.target.database.clone();
