@@ -83,9 +83,10 @@ def source_tables(con, rows):
                 "FROM range(16) t(i)")
 
 
-def throughput(pg, workers, seconds, rows):
-    """One run: a fresh lake, the DAG built once, then `workers` worker processes and one writer for `seconds`."""
-    db = f"lake_tp{workers}"
+def throughput(pg, workers, seconds, rows, threads):
+    """One run: a fresh lake, the DAG built once, then `workers` worker processes (DuckDB `threads` setting `threads`)
+    and one writer for `seconds`."""
+    db = f"lake_tp{workers}_t{threads}"
     pg.createdb(db)
     data = WORK / db
     con = lakes.open_lake("postgres", pg.dsn(db), data)
@@ -97,14 +98,14 @@ def throughput(pg, workers, seconds, rows):
     strategies = {r[0]: {"strategy": r[1], "reason": r[2]} for r in con.execute(
         "SELECT name, strategy, strategy_reason FROM incremental_models() WHERE database = 'lake'").fetchall()}
     outs = [WORK / f"{db}_w{i}.json" for i in range(workers)] + [WORK / f"{db}_writer.json"]
-    args = [["worker", str(outs[i]), str(seconds), f"w{i}"] for i in range(workers)]
-    args.append(["writer", str(outs[-1]), str(seconds), "1"])
+    args = [["worker", str(outs[i]), str(seconds), f"w{i}", str(threads)] for i in range(workers)]
+    args.append(["writer", str(outs[-1]), str(seconds), "1", "default"])
     errs = [WORK / f"{db}_{n}.err" for n in range(len(args))]
     procs = []
-    for (role, out, secs, name), err in zip(args, errs):
+    for (role, out, secs, name, t), err in zip(args, errs):
         with open(err, "w") as f:
-            procs.append(subprocess.Popen([sys.executable, str(WORKER), role, pg.dsn(db), str(data), out, secs, name],
-                                          stderr=f))
+            procs.append(subprocess.Popen([sys.executable, str(WORKER), role, pg.dsn(db), str(data), out, secs, name,
+                                           t], stderr=f))
     load = []
     while any(p.poll() is None for p in procs):
         load.append(os.getloadavg()[0])
@@ -131,20 +132,21 @@ def throughput(pg, workers, seconds, rows):
                         "raise_errors := false)").fetchall()
     wrong = [name for name, query, *_ in DAG if differences(con, name, query)]
     con.close()
-    result = {"workers": workers, "seconds": seconds, "source_rows": rows, "refreshes": refreshes,
+    result = {"workers": workers, "threads": threads, "seconds": seconds, "source_rows": rows, "refreshes": refreshes,
               "per_minute": refreshes / seconds * 60, "history_span_s": span_s, "by_worker": by_worker,
               "summaries": summaries, "load1_median": statistics.median(load) if load else None,
               "models_wrong_after_catch_up": wrong, "strategies": strategies,
               "catch_up": [list(r) for r in final]}
-    log(f"throughput {workers} workers: {refreshes} refreshes in {seconds}s ({result['per_minute']:.0f}/min), "
+    log(f"throughput {workers} workers, threads {threads}: {refreshes} refreshes in {seconds}s ({result['per_minute']:.0f}/min), "
         f"wrong: {wrong or 'none'}")
     return result
 
 
-def pool(pg, mode, workers, seconds):
+def pool(pg, mode, workers, seconds, threads):
     """One run of the research's worker-pool workload (bench/lake_pool.py) on a fresh lake: `mode` is `work`
-    (incremental_work) or `hand` (the refresh written by hand)."""
-    db = f"lake_pool_{mode}{workers}"
+    (incremental_work) or `hand` (the refresh written by hand); `threads` is each worker process's DuckDB `threads`
+    setting (`default`: DuckDB's own, the number of cores)."""
+    db = f"lake_pool_{mode}{workers}_t{threads}"
     pg.createdb(db)
     data = WORK / db
     lake_pool.setup(mode, pg.dsn(db), data, POOL_MODELS)
@@ -154,7 +156,8 @@ def pool(pg, mode, workers, seconds):
     for i, (out, err) in enumerate(zip(outs, errs)):
         with open(err, "w") as f:
             procs.append(subprocess.Popen([sys.executable, str(POOL), mode, pg.dsn(db), str(data), str(out),
-                                           str(seconds), str(i), str(workers), str(POOL_MODELS)], stderr=f))
+                                           str(seconds), str(i), str(workers), str(POOL_MODELS), str(threads)],
+                                          stderr=f))
     for p, err in zip(procs, errs):
         if p.wait() != 0:
             raise RuntimeError(f"a pool worker failed (exit {p.returncode}): {err.read_text()[-3000:]}")
@@ -163,9 +166,10 @@ def pool(pg, mode, workers, seconds):
     wrong = lake_pool.wrong_models(con, mode, POOL_MODELS)
     con.close()
     refreshes = sum(s["refreshes"] for s in summaries)
-    log(f"pool {mode}, {workers} workers: {refreshes} refreshes in {seconds}s, wrong: {wrong or 'none'}")
-    return {"mode": mode, "workers": workers, "seconds": seconds, "refreshes": refreshes, "summaries": summaries,
-            "models_wrong": wrong}
+    log(f"pool {mode}, {workers} workers, threads {threads}: {refreshes} refreshes in {seconds}s, "
+        f"wrong: {wrong or 'none'}")
+    return {"mode": mode, "workers": workers, "threads": threads, "seconds": seconds, "refreshes": refreshes,
+            "summaries": summaries, "models_wrong": wrong}
 
 
 def statement_lines(log_path, start, marker_a, marker_b):
@@ -372,10 +376,12 @@ def main():
     if "throughput" in parts or "statements" in parts or "pool" in parts:
         with lakes.postgres_cluster() as pg:
             if "pool" in parts:
-                res["pool"] = [pool(pg, mode, n, sizes["tp_seconds"]) for n in (1, 2, 4) for mode in ("hand", "work")]
+                res["pool"] = [pool(pg, mode, n, sizes["tp_seconds"], threads) for threads in ("default", 1)
+                               for n in (1, 2, 4) for mode in ("hand", "work")]
                 save()
             if "throughput" in parts:
-                res["throughput"] = [throughput(pg, n, sizes["tp_seconds"], sizes["tp_rows"]) for n in (1, 2, 4)]
+                res["throughput"] = [throughput(pg, n, sizes["tp_seconds"], sizes["tp_rows"], threads)
+                                     for threads in ("default", 1) for n in (1, 2, 4)]
                 save()
             if "statements" in parts:
                 res["statements"] = statements(pg, 100_000, sizes["stmt_reps"])

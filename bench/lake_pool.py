@@ -8,7 +8,10 @@ loop, appends 100 rows to one source and refreshes. Two ways to refresh, measure
   claimed from a PostgreSQL table with `FOR UPDATE SKIP LOCKED` (one statement), released after the refresh.
 
     python bench/lake_pool.py setup MODE META DATA MODELS
-    python bench/lake_pool.py MODE META DATA OUT SECONDS ID WORKERS MODELS
+    python bench/lake_pool.py MODE META DATA OUT SECONDS ID WORKERS MODELS THREADS
+
+THREADS is DuckDB's `threads` setting of the worker process, or `default` to leave it as DuckDB sets it (the number
+of cores).
 
 Both count the refreshes that wrote rows; bench/lake.py starts the processes and reports.
 """
@@ -130,8 +133,10 @@ def main(argv):
     if argv[1] == "setup":
         setup(argv[2], argv[3], argv[4], int(argv[5]))
         return
-    mode, meta, data, out, seconds, worker, workers, models = argv[1:9]
+    mode, meta, data, out, seconds, worker, workers, models, threads = argv[1:10]
     con = lakes.open_lake("postgres", meta, data)
+    if threads != "default":
+        con.execute(f"SET threads = {int(threads)}")
     deadline = time.time() + float(seconds)
     if mode == "work":
         result = work(con, int(worker), deadline, int(workers), int(models))

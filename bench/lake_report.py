@@ -16,10 +16,10 @@ def ms(sec):
 def _throughput(res):
     runs = res["throughput"]
     e7 = res["meta"]["research_e7"]
-    lines = ["| workers | refreshes (mode incremental or full) | per minute | by worker | of them writing rows | "
+    lines = ["| DuckDB `threads` per worker | workers | refreshes (mode incremental or full) | per minute | by worker | of them writing rows | "
              "no-ops | failed | median refresh (incremental) | writer batches | load (1 min, median) | models equal "
              "to their query after a catch-up |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         ws = r["by_worker"]
         def n(w, mode):
@@ -31,7 +31,9 @@ def _throughput(res):
         med = f"{sorted(meds)[len(meds) // 2]:.0f} ms" if meds else ""
         writer = next((s for s in r["summaries"] if "writer" in s), {})
         wrong = r["models_wrong_after_catch_up"]
-        lines.append(f"| {r['workers']} | {r['refreshes']} in {r['seconds']} s | {r['per_minute']:.0f} | {per} | "
+        threads = str(r.get("threads", "default"))
+        shown = "DuckDB's default (the cores)" if threads == "default" else threads
+        lines.append(f"| {shown} | {r['workers']} | {r['refreshes']} in {r['seconds']} s | {r['per_minute']:.0f} | {per} | "
                      f"{sum(w['changed_rows'] for w in ws.values())} | "
                      f"{noops} | {failed} | {med} | {writer.get('batches', '?')} ({writer.get('failed', 0)} failed) | "
                      f"{r['load1_median']:.1f} | {'all 20' if not wrong else 'not: ' + ', '.join(wrong)} |")
@@ -78,16 +80,18 @@ as much as parallelism.
 
 def _pool(res):
     runs = res["pool"]
-    by = {(r["mode"], r["workers"]): r for r in runs}
-    lines = ["| workers | by hand: refreshes | `incremental_work`: refreshes | extension / by hand | models equal to "
-             "their query |", "| --- | --- | --- | --- | --- |"]
-    for w in sorted({r["workers"] for r in runs}):
-        h, k = by.get(("hand", w)), by.get(("work", w))
+    by = {(r["mode"], r["workers"], str(r.get("threads", "default"))): r for r in runs}
+    lines = ["| DuckDB `threads` per worker | workers | by hand: refreshes | `incremental_work`: refreshes | "
+             "extension / by hand | models equal to their query |", "| --- | --- | --- | --- | --- | --- |"]
+    for t, w in sorted({(str(r.get("threads", "default")), r["workers"]) for r in runs},
+                       key=lambda tw: (tw[0] != "default", tw[0], tw[1])):
+        h, k = by.get(("hand", w, t)), by.get(("work", w, t))
         if not h or not k:
             continue
         ok = "all" if not h["models_wrong"] and not k["models_wrong"] else \
             "not: " + ", ".join(h["models_wrong"] + k["models_wrong"])
-        lines.append(f"| {w} | {h['refreshes']} in {h['seconds']} s | {k['refreshes']} in {k['seconds']} s | "
+        shown = "DuckDB's default (the cores)" if t == "default" else t
+        lines.append(f"| {shown} | {w} | {h['refreshes']} in {h['seconds']} s | {k['refreshes']} in {k['seconds']} s | "
                      f"{k['refreshes'] / max(1, h['refreshes']):.2f} | {ok} |")
     e7 = res["meta"]["research_e7"]
     return f"""### Workers: the research's worker pool, by hand and with the extension
@@ -104,19 +108,26 @@ leases, refreshes it and returns. Counted: refreshes that wrote rows, summed ove
 
 {chr(10).join(lines)}
 
-Where the extension's time goes (one `incremental_work` call traced statement by statement on this workload, 1
-worker, 158 ms that time): the refresh's transaction about 130 ms (lookups of the model's table and sources about
-22 ms, the plan's statements about 79 ms, the state row's UPDATE about 15 ms, the commit about 12 ms), the lease
-calls about 12 ms in five round trips, and the session setup and two passes over the models about 33 ms; of the
-plan's 79 ms, 8 ms counted the inserted rows for the cost choice, which the files' metadata now answers. The
-hand-written refresh took about 80 ms when it was last traced. A pass re-reads only what the lake's snapshots since the last pass touched
-(`src/db/seen.rs`): here the state of the model just refreshed, and a refresh after it takes its name lookups from
-what the pass saw. The same workload run by one worker against the tree before those lookups and the
-metadata-counted cost choice (50 calls, the first 10 left out, alternating builds): median 313 and 288 ms per call
-before, 268 and 252 ms after. Figures on this machine vary 1.5-2x between runs an hour apart.
-With several workers, a worker that wins a claim on a model another worker refreshed since its pass read the models
-lets it go instead of refreshing it again (without that check, most calls with 2 workers refreshed the other
-worker's model once more: a no-op of about 100 ms).
+Why DuckDB's `threads` setting matters here: one `incremental_work` call is one long task of DuckDB's scheduler,
+and while another of DuckDB's threads runs it, the host's client thread polls for the result without sleeping (the
+Python client of duckdb 1.5.5 waits only when a query is blocked, duckdb/duckdb#12512). With one worker the poll takes
+the otherwise idle second core; with two workers on 2 cores the two polling threads take half the machine. Measured
+with 2 workers on this workload (a script driving `bench/lake_pool.py`'s loop, CPU time of each worker process per
+call): about 500 ms of CPU per call with DuckDB's default `threads`, against about 207 ms with `SET threads = 1`,
+where the client thread runs the call itself; `perf` put the polling thread's samples in `Executor::ExecuteTask`,
+mutex lock and unlock, and the GIL. The refresh written by hand runs short statements, which the client thread takes
+part in, so it loses less. Hence the advice in the README: one worker process per core, each with `SET threads = 1`.
+
+Where the rest of a call goes (one call traced statement by statement, 1 worker): the refresh's transaction (name
+lookups of the model's table and sources, the plan's statements, the state row's UPDATE, which is the fence, and the
+commit), the lease round trips (a claim, which also returns when the model's last refresh under a claim finished,
+a release, and one read of every model's such time at the start of each pass), and the passes' reads of the lake's snapshots
+since the last pass (`src/db/seen.rs`): the attached databases are listed once per call. A refresh by keys on a lake
+runs each of its deletes only when a check on its temp tables finds keys for it, so after insertions alone it joins
+the model table once (the delete of the recomputed keys) instead of twice; with 2 workers and `threads = 1`,
+alternating builds: 194 refreshes in 30 s before that change, 233 and 206 after. Figures on this machine vary 1.5-2x
+between runs an hour apart. With several workers, a worker that wins a claim on a model another worker refreshed since
+its pass read the models lets it go instead of refreshing it again.
 """
 
 

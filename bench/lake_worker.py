@@ -1,11 +1,12 @@
 """A process of the DuckLake throughput benchmark (bench/lake.py), on a lake whose catalog is PostgreSQL:
 
-    python bench/lake_worker.py worker META DATA OUT SECONDS NAME
-    python bench/lake_worker.py writer META DATA OUT SECONDS SEED
+    python bench/lake_worker.py worker META DATA OUT SECONDS NAME THREADS
+    python bench/lake_worker.py writer META DATA OUT SECONDS SEED THREADS
 
 `worker` calls incremental_work until SECONDS have passed and writes how many refreshes each call returned, by mode;
 `writer` commits a small batch to the sources every 0.2 s (new rows, updates of its earlier rows, now and then a
-renamed dimension label) and writes how many batches it committed. The figures bench/lake.py reports come from
+renamed dimension label) and writes how many batches it committed. THREADS is the process's DuckDB `threads`
+setting, or `default`. The figures bench/lake.py reports come from
 incremental_history(); these summaries are a cross-check.
 """
 import collections
@@ -61,8 +62,10 @@ def write(con, deadline, seed):
 
 
 def main(argv):
-    role, meta, data, out, seconds, name = argv[1:7]
+    role, meta, data, out, seconds, name, threads = argv[1:8]
     con = lakes.open_lake("postgres", meta, data)
+    if threads != "default":
+        con.execute(f"SET threads = {int(threads)}")
     deadline = time.time() + float(seconds)
     result = work(con, deadline, name) if role == "worker" else write(con, deadline, int(name))
     con.close()

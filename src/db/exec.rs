@@ -78,7 +78,11 @@ pub fn run(conn: &Connection, plan: &Plan, def: &ModelDef, state: &ModelState, f
     if out.mode == Mode::Full {
         out.source_marks.clear();
     }
+    let mut skip = false;
     for step in steps {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         match step {
             Step::Run(sql) => {
                 exec(conn, sql).map_err(failed)?;
@@ -101,6 +105,7 @@ pub fn run(conn: &Connection, plan: &Plan, def: &ModelDef, state: &ModelState, f
                     out.watermark = Some(wm);
                 }
             }
+            Step::OnlyIf(sql) => skip = !scalar::<bool>(conn, sql, &[]).map_err(failed)?.unwrap_or(false),
             Step::SourceWatermark(source, sql) => {
                 if let Some(wm) = scalar::<String>(conn, sql, &[]).map_err(failed)? {
                     out.source_marks.insert(source.clone(), wm);

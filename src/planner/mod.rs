@@ -75,6 +75,9 @@ pub enum Step {
     Watermark(String),
     /// A query returning the new watermark of one source (named first) as text.
     SourceWatermark(String, String),
+    /// A query over temp tables returning true or false: false skips the next step, a statement with nothing to
+    /// change then (in a DuckLake a statement that joins a table costs its metadata reads even when nothing matches).
+    OnlyIf(String),
 }
 
 impl Step {
@@ -85,7 +88,8 @@ impl Step {
             | Step::Apply(_, s)
             | Step::Check(_, s)
             | Step::Watermark(s)
-            | Step::SourceWatermark(_, s) => s,
+            | Step::SourceWatermark(_, s)
+            | Step::OnlyIf(s) => s,
         }
     }
 
@@ -103,6 +107,7 @@ impl Step {
             Step::Check(_, _) => "check",
             Step::Watermark(_) => "watermark",
             Step::SourceWatermark(_, _) => "source watermark",
+            Step::OnlyIf(_) => "only if",
         }
     }
 }

@@ -16,35 +16,41 @@ CREATE TEMP TABLE "temp"."main"."__incremental_new" AS SELECT * FROM (SELECT o.c
 -- step 3 (check)
 SELECT 'customer_id' || ' = ' || coalesce(CAST("customer_id" AS VARCHAR), 'NULL') || ', ' || 'product_id' || ' = ' || coalesce(CAST("product_id" AS VARCHAR), 'NULL') || ' (' || count(*) || ' rows)' FROM "temp"."main"."__incremental_new" GROUP BY "customer_id", "product_id" HAVING count(*) > 1 LIMIT 1;
 
--- step 4 (run)
-CREATE TEMP TABLE "temp"."main"."__incremental_old" AS SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL)) AS n ON n."customer_id" = t."customer_id" AND n."product_id" = t."product_id" UNION ALL SELECT t."customer_id", t."product_id" FROM "shop"."main"."stg_orders" AS t SEMI JOIN (SELECT * FROM (SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_keys" UNION SELECT "customer_id", "product_id" FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n ON n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id" WHERE t."customer_id" IS NULL OR t."product_id" IS NULL;
+-- step 4 (only if)
+SELECT EXISTS (SELECT 1 FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL));
 
--- step 5 (count deleted)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
+-- step 5 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
 
--- step 6 (count replaced)
-SELECT count(*) FROM "temp"."main"."__incremental_old" AS n WHERE EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id");
+-- step 6 (only if)
+SELECT EXISTS (SELECT 1 FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL);
 
--- step 7 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+-- step 7 (delete)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_keys" AS n WHERE NOT EXISTS (SELECT 1 FROM "temp"."main"."__incremental_new" AS k WHERE k."customer_id" IS NOT DISTINCT FROM n."customer_id" AND k."product_id" IS NOT DISTINCT FROM n."product_id")) AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
 
--- step 8 (run)
-DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_old") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+-- step 8 (only if)
+SELECT EXISTS (SELECT 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE NOT (n."customer_id" IS NULL OR n."product_id" IS NULL));
 
--- step 9 (insert)
+-- step 9 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" = t."customer_id" AND n."product_id" = t."product_id";
+
+-- step 10 (only if)
+SELECT EXISTS (SELECT 1 FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL);
+
+-- step 11 (delete replaced)
+DELETE FROM "shop"."main"."stg_orders" AS t USING (SELECT * FROM (SELECT * FROM "temp"."main"."__incremental_new") AS n WHERE n."customer_id" IS NULL OR n."product_id" IS NULL) AS n WHERE (t."customer_id" IS NULL OR t."product_id" IS NULL) AND n."customer_id" IS NOT DISTINCT FROM t."customer_id" AND n."product_id" IS NOT DISTINCT FROM t."product_id";
+
+-- step 12 (insert)
 INSERT INTO "shop"."main"."stg_orders" ("customer_id", "product_id", "name") SELECT "customer_id", "product_id", "name" FROM "temp"."main"."__incremental_new";
 
--- step 10 (run)
-DROP TABLE "temp"."main"."__incremental_old";
-
--- step 11 (run)
+-- step 13 (run)
 DROP TABLE "temp"."main"."__incremental_new";
 
--- step 12 (run)
+-- step 14 (run)
 DROP TABLE "temp"."main"."__incremental_keys";
 
--- step 13 (source watermark)
+-- step 15 (source watermark)
 SELECT '44';
 
--- step 14 (source watermark)
+-- step 16 (source watermark)
 SELECT '44';
