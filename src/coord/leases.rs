@@ -84,18 +84,24 @@ impl<'a> Leases<'a> {
             ));
         }
         let leases = Leases::attach(pool, dsn)?;
-        // Once per load of the extension: the setup takes PostgreSQL's catalog locks, under a lock of its own.
+        leases.set_up(dsn)?;
+        Ok(leases)
+    }
+
+    /// Creates the lease table if it is missing and replaces its functions, once per load of the extension: the
+    /// setup takes PostgreSQL's catalog locks, under a lock of its own.
+    fn set_up(&self, dsn: &str) -> Result<()> {
         let done = format!("leases\u{0}{dsn}");
-        if pool.memo.is_current(&done) {
-            return Ok(leases);
+        if self.pool.memo.is_current(&done) {
+            return Ok(());
         }
-        let setup = format!("CALL postgres_execute({}, {})", literal(&leases.alias), literal(SETUP));
+        let setup = format!("CALL postgres_execute({}, {})", literal(&self.alias), literal(SETUP));
         let mut tries = 0;
         loop {
-            match pool.with(|conn| run(conn, &setup)) {
+            match self.pool.with(|conn| run(conn, &setup)) {
                 Ok(()) => {
-                    pool.memo.set_current(done);
-                    return Ok(leases);
+                    self.pool.memo.set_current(done);
+                    return Ok(());
                 }
                 Err(e) if raced(&e) && tries < 5 => tries += 1,
                 Err(e) => return Err(unreachable(e)),
@@ -104,13 +110,17 @@ impl<'a> Leases<'a> {
         }
     }
 
-    /// The leases of `dsn` when workers have used that database (its lease table exists), attached but not set up:
-    /// a refresh called directly takes a claim only where workers may hold one, and creates nothing in a database
-    /// they never used.
+    /// The leases of `dsn` when workers have used that database (its lease table exists): a refresh called directly
+    /// takes a claim only where workers may hold one, and creates nothing in a database they never used. Its
+    /// functions are replaced as a worker's first call does, since workers of another version may have made them.
     pub fn existing(pool: &'a Pool, dsn: &str) -> Result<Option<Leases<'a>>> {
         let leases = Leases::attach(pool, dsn)?;
         let found = leases.query(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"), |r| r.get::<_, bool>(0))?;
-        Ok(found.into_iter().any(|b| b).then_some(leases))
+        if !found.into_iter().any(|b| b) {
+            return Ok(None);
+        }
+        leases.set_up(dsn)?;
+        Ok(Some(leases))
     }
 
     /// Attaches the database under an alias made from its connection string, so every worker of a process reuses it.

@@ -1,6 +1,7 @@
 """A refresh called directly on a model of a lake that workers keep fresh takes the model's claim as a worker does:
 it waits while a worker holds the model, says who holds it since when once the wait runs out (changing nothing),
-and leaves the lease table alone on a lake whose workers never ran."""
+leaves the lease table alone on a lake whose workers never ran, and replaces the lease functions where workers of
+another version made them."""
 import re
 import threading
 import time
@@ -29,6 +30,23 @@ def test_a_direct_refresh_on_a_lake_without_workers_creates_no_lease_table(pg, t
     con = make_model(pg, tmp_path, "held_none")
     assert con.execute("SELECT mode FROM incremental_refresh('m')").fetchone() == ("full",)
     assert pg.psql("SELECT to_regclass('incremental_leases') IS NOT NULL", "held_none") == "f"
+    con.close()
+
+
+def test_a_direct_refresh_replaces_lease_functions_that_workers_of_another_version_left(pg, tmp_path):
+    con = make_model(pg, tmp_path, "held_old")
+    assert con.execute("SELECT model, mode FROM incremental_work(worker := 'w0')").fetchall()[0] == ("m", "full")
+    # The lease table as a worker of another version left it: without the claim function this version calls.
+    pg.psql("DROP FUNCTION incremental_take(text, text, double precision)", "held_old")
+    con.close()
+    lakes.wait_released()
+    con = lakes.open_lake("postgres", pg.dsn("held_old"), tmp_path / "data")
+    con.execute("USE lake")
+    con.execute("INSERT INTO src VALUES (100, 1), (101, 9)")
+    assert con.execute("SELECT mode, rows_inserted, rows_updated FROM incremental_refresh('m')").fetchall() == [
+        ("incremental", 1, 1)]
+    assert counts(con) == con.execute(f"SELECT g, n FROM ({QUERY}) ORDER BY g").fetchall()
+    assert pg.psql("SELECT holder IS NULL FROM incremental_leases WHERE model = 'main.m'", "held_old") == "t"
     con.close()
 
 
