@@ -1,6 +1,7 @@
 //! The facts `planner::freshness` decides from, read for every model: its sources' feeds, the commit time of the
 //! snapshot it read, and the snapshot each model still needs (which snapshot expiry must keep).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::catalog::{self, Attached, Stored};
@@ -27,8 +28,8 @@ impl Session<'_> {
     pub fn models_fresh(&self, attached: Option<&[Attached]>) -> Result<(Vec<Stored>, Graph, Vec<Fresh>)> {
         super::transaction(self.conn, || {
             let attached = match attached {
-                Some(known) => known.to_vec(),
-                None => catalog::attached(self.conn)?,
+                Some(known) => Cow::Borrowed(known),
+                None => Cow::Owned(catalog::attached(self.conn)?),
             };
             let (all, mut lakes) = self.all_models(&attached)?;
             let graph = self.graph_of(&all)?;

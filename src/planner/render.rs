@@ -208,12 +208,15 @@ fn delete_keys_of(def: &ModelDef, rows: &str, counted: Option<Counter>) -> [Step
     ]
 }
 
-/// `delete_keys_of`, each delete run only when `rows` holds a key it can match: a check on temp tables instead of a
-/// statement that joins the table (in a DuckLake one costs its metadata reads, 15-20 ms on a PostgreSQL catalog, even
-/// when nothing matches).
-fn delete_keys_of_when_any(def: &ModelDef, rows: &str, counted: Counter) -> Vec<Step> {
-    let nulls = any_key_null(def, "n");
+/// `delete_keys_of` counted by `counted`; with `guarded`, each delete runs only when `rows` holds a key it can match:
+/// a check on temp tables instead of a statement that joins the table (in a DuckLake one costs its metadata reads,
+/// 15-20 ms on a PostgreSQL catalog, even when nothing matches).
+fn delete_keys_counted(def: &ModelDef, rows: &str, counted: Counter, guarded: bool) -> Vec<Step> {
     let [plain, null_safe] = delete_keys_of(def, rows, Some(counted));
+    if !guarded {
+        return vec![plain, null_safe];
+    }
+    let nulls = any_key_null(def, "n");
     vec![
         Step::OnlyIf(format!("SELECT EXISTS (SELECT 1 FROM ({rows}) AS n WHERE NOT ({nulls}))")),
         plain,
@@ -316,15 +319,10 @@ pub fn by_keys(def: &ModelDef, discover: String, restricted: &str, rec: &Recorde
         steps.extend(delete_keys_of(def, &format!("SELECT DISTINCT {keys} FROM {OLD}"), None));
         steps.push(Step::Run(insert_from(def, NEW)));
         temps.insert(0, OLD);
-    } else if in_lake {
-        let gone = format!("SELECT * FROM {KEYS} AS n WHERE NOT {recomputed}");
-        steps.extend(delete_keys_of_when_any(def, &gone, Counter::Deleted));
-        steps.extend(delete_keys_of_when_any(def, &format!("SELECT * FROM {NEW}"), Counter::Replaced));
-        steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
     } else {
         let gone = format!("SELECT * FROM {KEYS} AS n WHERE NOT {recomputed}");
-        steps.extend(delete_keys_of(def, &gone, Some(Counter::Deleted)));
-        steps.extend(delete_keys_of(def, &format!("SELECT * FROM {NEW}"), Some(Counter::Replaced)));
+        steps.extend(delete_keys_counted(def, &gone, Counter::Deleted, in_lake));
+        steps.extend(delete_keys_counted(def, &format!("SELECT * FROM {NEW}"), Counter::Replaced, in_lake));
         steps.push(Step::Apply(Counter::Inserted, insert_from(def, NEW)));
     }
     for table in temps {
