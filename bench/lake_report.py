@@ -128,6 +128,14 @@ the model table once (the delete of the recomputed keys) instead of twice; with 
 alternating builds: 194 refreshes in 30 s before that change, 233 and 206 after. Figures on this machine vary 1.5-2x
 between runs an hour apart. With several workers, a worker that wins a claim on a model another worker refreshed since
 its pass read the models lets it go instead of refreshing it again.
+
+DuckLake's wait before it tries a lost commit again: traced statement by statement (2 workers, `threads = 1`, the
+DAG below, 30 s), the workers' COMMITs took a median of 93 ms (p25 73, p75 116) against 10 ms for the same commits
+in the setup's single process: with a writer committing every 0.2 s, most commits lost the race for the next snapshot
+id once and waited DuckLake's `ducklake_retry_wait_ms` (100 ms by default) before trying again. Set in the worker
+processes, with the same build: 199 refreshes in 30 s at 100 ms, 252 at 20 ms, 279 at 5 ms (commit median 22 ms),
+320 at 1 ms. A refresh of a lake model now sets 1 ms on the extension's own connection: 316 refreshes in 30 s
+(632/min) with 2 workers, against 418/min by hand in the research's pool workload.
 """
 
 

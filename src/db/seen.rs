@@ -16,7 +16,7 @@ use duckdb::Connection;
 use super::catalog::{self, Attached, Stored};
 use super::lookup::{self, metadata, LakeTable, Resolved};
 use super::memo::database_key;
-use super::sql::{rows, scalar};
+use super::sql::{batch, rows, scalar};
 use super::state::State;
 use super::{feed, state, Session};
 use crate::error::Result;
@@ -65,6 +65,11 @@ struct Named {
     id: Option<i64>,
     uuid: Option<String>,
 }
+
+/// DuckLake waits 100 ms before it tries again a commit that lost the race for the next snapshot id, while the
+/// winner's commit takes a few ms: with two workers and a writer that wait was most of a refresh's time. Set on the
+/// extension's own connections only, for the session.
+const LAKE_COMMIT_RETRY: &str = "SET SESSION ducklake_retry_wait_ms = 1";
 
 fn name_key(schema: &str, name: &str) -> (String, String) {
     (schema.to_lowercase(), name.to_lowercase())
@@ -164,6 +169,7 @@ impl Session<'_> {
         let Some((lake, key)) = self.lake_key(&target.database)? else {
             return Ok(None);
         };
+        batch(self.conn, LAKE_COMMIT_RETRY)?;
         let wanted = target.sql_name().to_lowercase();
         let found = self.memo.with_lake(&key, |seen| {
             let stored = seen.models.iter().find(|m| m.def.target.sql_name().to_lowercase() == wanted)?.clone();
